@@ -1,0 +1,120 @@
+//! Configuration read once at init: table names and the AWS SDK settings.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, ConfigLoader};
+
+/// The DynamoDB tables the endpoint reads. Each name comes from an environment
+/// variable that `template.yaml` sets; with none set, the function and `seed`
+/// agree on the defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableNames {
+    pub programs: String,
+    pub advertisers: String,
+    pub memberships: String,
+    pub events: String,
+    pub partner_programs: String,
+}
+
+/// (environment variable, default name) of each table, in `TableNames` order.
+pub const TABLE_VARIABLES: [(&str, &str); 5] = [
+    ("PROGRAMS_TABLE", "tracking-programs"),
+    ("ADVERTISERS_TABLE", "tracking-advertisers"),
+    ("MEMBERSHIPS_TABLE", "tracking-memberships"),
+    ("EVENTS_TABLE", "tracking-events"),
+    ("PARTNER_PROGRAMS_TABLE", "tracking-partner-programs"),
+];
+
+impl TableNames {
+    /// Reads the table names from the process environment.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the table names through `lookup`; empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let [programs, advertisers, memberships, events, partner_programs] =
+            TABLE_VARIABLES.map(|(variable, default)| {
+                lookup(variable)
+                    .filter(|value| !value.trim().is_empty())
+                    .unwrap_or_else(|| default.to_string())
+            });
+        TableNames {
+            programs,
+            advertisers,
+            memberships,
+            events,
+            partner_programs,
+        }
+    }
+
+    /// The default names behind a prefix: how tests give each case its own tables.
+    pub fn with_prefix(prefix: &str) -> Self {
+        Self::from_lookup(|_| None).map(|name| format!("{prefix}{name}"))
+    }
+
+    fn map(self, f: impl Fn(String) -> String) -> Self {
+        TableNames {
+            programs: f(self.programs),
+            advertisers: f(self.advertisers),
+            memberships: f(self.memberships),
+            events: f(self.events),
+            partner_programs: f(self.partner_programs),
+        }
+    }
+
+    pub fn all(&self) -> [&str; 5] {
+        [
+            &self.programs,
+            &self.advertisers,
+            &self.memberships,
+            &self.events,
+            &self.partner_programs,
+        ]
+    }
+}
+
+/// How long one DynamoDB attempt may take before it is cut and retried.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(800);
+/// How long one DynamoDB call may take in all, retries included.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_millis(2_000);
+/// How long opening a connection may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+/// Attempts per call (the first one included), with the SDK's standard backoff.
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// The AWS SDK loader with this service's timeouts and retries; region,
+/// credentials and `AWS_ENDPOINT_URL_DYNAMODB` come from the environment as usual.
+pub fn sdk_config_loader() -> ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(OPERATION_TIMEOUT)
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_when_unset_or_empty() {
+        let names =
+            TableNames::from_lookup(|name| (name == "EVENTS_TABLE").then(|| " ".to_string()));
+        assert_eq!(names, TableNames::with_prefix(""));
+        assert_eq!(names.events, "tracking-events");
+    }
+
+    #[test]
+    fn variables_override_each_table() {
+        let names = TableNames::from_lookup(|name| Some(format!("prod-{name}")));
+        assert_eq!(names.programs, "prod-PROGRAMS_TABLE");
+        assert_eq!(names.partner_programs, "prod-PARTNER_PROGRAMS_TABLE");
+    }
+}

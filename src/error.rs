@@ -1,0 +1,171 @@
+//! The one error type of the endpoint and the one place that maps it to a
+//! status code and the contract's error body.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::domain::ProgramIdError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("no principal in the request context")]
+    Unauthorized,
+    #[error(transparent)]
+    InvalidProgramId(#[from] ProgramIdError),
+    #[error("program not found")]
+    NotFound,
+    #[error("principal lacks tracking:read on the program")]
+    Forbidden,
+    /// The cause is logged, never returned.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::InvalidProgramId(_) => 400,
+            ApiError::Unauthorized => 401,
+            ApiError::Forbidden => 403,
+            ApiError::NotFound => 404,
+            ApiError::MethodNotAllowed => 405,
+            ApiError::Store(_) => 500,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            ApiError::InvalidProgramId(_) => "ValidationError",
+            ApiError::Unauthorized => "UnauthorizedError",
+            ApiError::Forbidden => "ForbiddenError",
+            ApiError::NotFound => "NotFoundError",
+            ApiError::MethodNotAllowed => "MethodNotAllowedError",
+            ApiError::Store(_) => "InternalServerError",
+        }
+    }
+
+    /// What the caller reads: fixed texts, so nothing internal can leak.
+    fn public_message(&self) -> &'static str {
+        match self {
+            ApiError::InvalidProgramId(_) => "programId is not valid",
+            ApiError::Unauthorized => "Authentication required",
+            ApiError::Forbidden => "You do not have tracking:read permission on this program",
+            ApiError::NotFound => "Program not found",
+            ApiError::MethodNotAllowed => "Method not allowed: use GET",
+            ApiError::Store(_) => "Internal server error",
+        }
+    }
+
+    fn details(&self) -> Value {
+        match self {
+            ApiError::InvalidProgramId(rule) => json!({
+                "field": "programId",
+                "rule": rule.rule(),
+                "message": rule.to_string(),
+            }),
+            ApiError::MethodNotAllowed => json!({ "allow": ["GET"] }),
+            _ => json!({}),
+        }
+    }
+
+    /// The contract's error body, fields in the contract's order.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            data: (),
+            error: ErrorDescription {
+                status: self.status(),
+                name: self.name(),
+                message: self.public_message(),
+                details: self.details(),
+            },
+        }
+    }
+}
+
+/// `{"data": null, "error": {...}}`
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    data: (),
+    error: ErrorDescription,
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorDescription {
+    status: u16,
+    name: &'static str,
+    message: &'static str,
+    details: Value,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_has_its_status_and_name() {
+        let cases = [
+            (
+                ApiError::InvalidProgramId(ProgramIdError::NotDigits),
+                400,
+                "ValidationError",
+            ),
+            (ApiError::Unauthorized, 401, "UnauthorizedError"),
+            (ApiError::Forbidden, 403, "ForbiddenError"),
+            (ApiError::NotFound, 404, "NotFoundError"),
+            (ApiError::MethodNotAllowed, 405, "MethodNotAllowedError"),
+            (
+                ApiError::Store(StoreError::Unavailable {
+                    operation: "GetItem programs",
+                    cause: "dispatch failure: connection refused to 127.0.0.1:8000".into(),
+                }),
+                500,
+                "InternalServerError",
+            ),
+        ];
+        for (error, status, name) in cases {
+            let body = serde_json::to_value(error.body()).unwrap();
+            assert_eq!(body["data"], Value::Null);
+            assert_eq!(body["error"]["status"], status);
+            assert_eq!(body["error"]["name"], name);
+            assert!(
+                body["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_empty())
+            );
+            assert!(body["error"]["details"].is_object());
+        }
+    }
+
+    #[test]
+    fn body_fields_are_in_contract_order() {
+        let text = serde_json::to_string(&ApiError::NotFound.body()).unwrap();
+        assert_eq!(
+            text,
+            r#"{"data":null,"error":{"status":404,"name":"NotFoundError","message":"Program not found","details":{}}}"#
+        );
+    }
+
+    #[test]
+    fn a_500_says_nothing_of_its_cause() {
+        let error = ApiError::Store(StoreError::Corrupt {
+            operation: "GetItem programs",
+            cause: "table tracking-programs: attribute id is S, expected N".into(),
+        });
+        let text = serde_json::to_string(&error.body()).unwrap();
+        for secret in ["GetItem", "programs", "attribute", "127.0.0.1", "tracking"] {
+            assert!(!text.contains(secret), "{secret} leaked in {text}");
+        }
+    }
+
+    #[test]
+    fn validation_details_name_the_rule() {
+        let body =
+            serde_json::to_value(ApiError::InvalidProgramId(ProgramIdError::LeadingZero).body())
+                .unwrap();
+        assert_eq!(body["error"]["details"]["field"], "programId");
+        assert_eq!(body["error"]["details"]["rule"], "no_leading_zero");
+    }
+}

@@ -1,0 +1,132 @@
+//! The HTTP edge: turns an API Gateway request into a call of the use case and
+//! its outcome into a response. It picks no status code itself: `ApiError` does.
+
+use std::time::Instant;
+
+use lambda_http::http::{HeaderValue, Method, StatusCode, header};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+
+use crate::domain::{ProgramId, ProgramIdError, StatusDocument};
+use crate::error::ApiError;
+use crate::principal::principal;
+use crate::service::tracking_status;
+use crate::store::StatusStore;
+
+/// The route prefix, used when no path parameter is present (`cargo lambda watch`
+/// builds its events without route parameters).
+const ROUTE_PREFIX: &str = "/api/tracking/status/";
+
+/// Handles one request. Never fails: every outcome is a response of the contract.
+pub async fn handle<S: StatusStore>(store: &S, request: Request) -> Response<Body> {
+    let started = Instant::now();
+    let request_id = api_request_id(&request);
+    let raw_program_id = raw_program_id(&request);
+
+    let outcome = respond(store, &request, raw_program_id.as_deref()).await;
+    let response = match &outcome {
+        Ok(document) => json_response(StatusCode::OK, &Success { data: document }),
+        Err(error) => error_response(error),
+    };
+
+    let status = response.status().as_u16();
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    // The raw programId is bounded so a hostile path cannot flood the log.
+    let program_id: String = raw_program_id
+        .unwrap_or_default()
+        .chars()
+        .take(32)
+        .collect();
+    match &outcome {
+        Err(error @ ApiError::Store(_)) => tracing::error!(
+            request_id = request_id.as_deref().unwrap_or(""),
+            program_id,
+            status,
+            duration_ms,
+            cause = %error,
+            "request failed"
+        ),
+        _ => tracing::info!(
+            request_id = request_id.as_deref().unwrap_or(""),
+            program_id,
+            status,
+            duration_ms,
+            "request"
+        ),
+    }
+    response
+}
+
+/// The contract's order of checks: 405, then 401 → 400 → 404 → 403 → 200.
+async fn respond<S: StatusStore>(
+    store: &S,
+    request: &Request,
+    raw_program_id: Option<&str>,
+) -> Result<StatusDocument, ApiError> {
+    if request.method() != Method::GET {
+        return Err(ApiError::MethodNotAllowed);
+    }
+    let user = principal(request).ok_or(ApiError::Unauthorized)?;
+    let program_id = ProgramId::parse(raw_program_id.ok_or(ProgramIdError::Missing)?)?;
+    tracking_status(store, &user, program_id).await
+}
+
+/// The `programId` path parameter, or else the last path segment after the route prefix.
+fn raw_program_id(request: &Request) -> Option<String> {
+    if let Some(value) = request
+        .path_parameters_ref()
+        .and_then(|params| params.first("programId"))
+    {
+        return Some(value.to_string());
+    }
+    let path = request.raw_http_path();
+    let path = if path.is_empty() {
+        request.uri().path()
+    } else {
+        path
+    };
+    path.find(ROUTE_PREFIX)
+        .map(|at| path[at + ROUTE_PREFIX.len()..].to_string())
+}
+
+/// API Gateway's own request id, which ties our log line to its access log.
+fn api_request_id(request: &Request) -> Option<String> {
+    match request.request_context_ref()? {
+        RequestContext::ApiGatewayV1(context) => context.request_id.clone(),
+        RequestContext::ApiGatewayV2(context) => context.request_id.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
+fn error_response(error: &ApiError) -> Response<Body> {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = json_response(status, &error.body());
+    if matches!(error, ApiError::MethodNotAllowed) {
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET"));
+    }
+    response
+}
+
+/// `{"data": {...}}`
+#[derive(Serialize)]
+struct Success<'a> {
+    data: &'a StatusDocument,
+}
+
+fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
+    // Serializing plain structs of strings, numbers and bools cannot fail.
+    let text = serde_json::to_string(body).unwrap_or_default();
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

@@ -1,0 +1,256 @@
+//! Creating the tables and writing a fixture into them: the `seed` binary and
+//! the integration tests share this code path.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, PutRequest, TableStatus, WriteRequest,
+};
+use serde::Serialize;
+use serde_dynamo::aws_sdk_dynamodb_1::to_item;
+
+use super::schema::{
+    IndexProjection, KeyAttribute, TEST_EVENT_KEY, TEST_EVENT_ORDER, TableSpec, tables,
+    test_event_key, test_event_order,
+};
+use crate::config::TableNames;
+use crate::domain::Timestamp;
+use crate::fixture::{EventRecord, Fixture};
+
+type Item = HashMap<String, AttributeValue>;
+pub type LoadError = Box<dyn std::error::Error + Send + Sync>;
+
+/// BatchWriteItem takes at most 25 requests.
+const BATCH_SIZE: usize = 25;
+
+/// Creates every table of the design that does not exist yet, and waits until all are active.
+pub async fn ensure_tables(client: &Client, names: &TableNames) -> Result<(), LoadError> {
+    for spec in tables(names) {
+        match client.describe_table().table_name(&spec.name).send().await {
+            Ok(_) => {}
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                create_table(client, &spec).await?;
+            }
+            Err(error) => {
+                return Err(format!(
+                    "describing table {}: {}",
+                    spec.name,
+                    DisplayErrorContext(error)
+                )
+                .into());
+            }
+        }
+    }
+    for name in names.all() {
+        wait_until_active(client, name).await?;
+    }
+    Ok(())
+}
+
+async fn create_table(client: &Client, spec: &TableSpec) -> Result<(), LoadError> {
+    let mut attributes: Vec<KeyAttribute> = Vec::new();
+    let mut remember = |attribute: KeyAttribute| {
+        if !attributes.iter().any(|a| a.name == attribute.name) {
+            attributes.push(attribute);
+        }
+    };
+    remember(spec.partition);
+    spec.sort.into_iter().for_each(&mut remember);
+    for index in &spec.indexes {
+        remember(index.partition);
+        index.sort.into_iter().for_each(&mut remember);
+    }
+
+    let mut request = client
+        .create_table()
+        .table_name(&spec.name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_key_schema(Some(key_schema(spec.partition, spec.sort)?));
+    for attribute in attributes {
+        request = request.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(attribute.name)
+                .attribute_type(attribute.kind.sdk())
+                .build()?,
+        );
+    }
+    for index in &spec.indexes {
+        let projection = match index.projection {
+            IndexProjection::KeysOnly => {
+                Projection::builder().projection_type(ProjectionType::KeysOnly)
+            }
+            IndexProjection::Include(names) => Projection::builder()
+                .projection_type(ProjectionType::Include)
+                .set_non_key_attributes(Some(names.iter().map(|n| n.to_string()).collect())),
+        };
+        request = request.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(index.name)
+                .set_key_schema(Some(key_schema(index.partition, index.sort)?))
+                .projection(projection.build())
+                .build()?,
+        );
+    }
+    match request.send().await {
+        Ok(_) => Ok(()),
+        // Another loader created it meanwhile.
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_in_use_exception()) =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(format!(
+            "creating table {}: {}",
+            spec.name,
+            DisplayErrorContext(error)
+        )
+        .into()),
+    }
+}
+
+fn key_schema(
+    partition: KeyAttribute,
+    sort: Option<KeyAttribute>,
+) -> Result<Vec<KeySchemaElement>, LoadError> {
+    let mut schema = vec![
+        KeySchemaElement::builder()
+            .attribute_name(partition.name)
+            .key_type(KeyType::Hash)
+            .build()?,
+    ];
+    if let Some(sort) = sort {
+        schema.push(
+            KeySchemaElement::builder()
+                .attribute_name(sort.name)
+                .key_type(KeyType::Range)
+                .build()?,
+        );
+    }
+    Ok(schema)
+}
+
+async fn wait_until_active(client: &Client, name: &str) -> Result<(), LoadError> {
+    for _ in 0..240 {
+        let output = client
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .map_err(|e| format!("describing table {name}: {}", DisplayErrorContext(e)))?;
+        let table = output.table;
+        let table_active =
+            table.as_ref().and_then(|t| t.table_status.clone()) == Some(TableStatus::Active);
+        let indexes_active = table
+            .and_then(|t| t.global_secondary_indexes)
+            .unwrap_or_default()
+            .iter()
+            .all(|index| {
+                index
+                    .index_status
+                    .as_ref()
+                    .is_none_or(|s| s.as_str() == "ACTIVE")
+            });
+        if table_active && indexes_active {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Err(format!("table {name} did not become active within a minute").into())
+}
+
+/// Writes every record of a validated fixture. Programs go last: until its
+/// program exists the function answers 404, so a load cut short is never read
+/// as a program with missing data.
+pub async fn write_fixture(
+    client: &Client,
+    names: &TableNames,
+    fixture: &Fixture,
+) -> Result<usize, LoadError> {
+    let groups: [(&str, Vec<Item>); 5] = [
+        (&names.advertisers, items(&fixture.advertisers)?),
+        (&names.memberships, items(&fixture.memberships)?),
+        (
+            &names.events,
+            fixture
+                .events
+                .iter()
+                .map(event_item)
+                .collect::<Result<_, _>>()?,
+        ),
+        (&names.partner_programs, items(&fixture.partner_programs)?),
+        (&names.programs, items(&fixture.programs)?),
+    ];
+    let mut written = 0;
+    for (table, items) in groups {
+        for chunk in items.chunks(BATCH_SIZE) {
+            write_batch(client, table, chunk).await?;
+            written += chunk.len();
+        }
+    }
+    Ok(written)
+}
+
+fn items<T: Serialize>(records: &[T]) -> Result<Vec<Item>, LoadError> {
+    records.iter().map(|r| Ok(to_item(r)?)).collect()
+}
+
+/// An event as stored: the record, plus the sparse index keys when it is a test event.
+pub fn event_item(event: &EventRecord) -> Result<Item, LoadError> {
+    let mut item: Item = to_item(event)?;
+    if event.test {
+        let created_at = Timestamp::parse(&event.created_at)?;
+        item.insert(
+            TEST_EVENT_KEY.into(),
+            AttributeValue::S(test_event_key(event.program_id, &event.kind)),
+        );
+        item.insert(
+            TEST_EVENT_ORDER.into(),
+            AttributeValue::S(test_event_order(created_at, event.id)),
+        );
+    }
+    Ok(item)
+}
+
+async fn write_batch(client: &Client, table: &str, items: &[Item]) -> Result<(), LoadError> {
+    let mut pending: Vec<WriteRequest> = items
+        .iter()
+        .map(|item| {
+            Ok(WriteRequest::builder()
+                .put_request(PutRequest::builder().set_item(Some(item.clone())).build()?)
+                .build())
+        })
+        .collect::<Result<_, LoadError>>()?;
+    for attempt in 0..8u32 {
+        let output = client
+            .batch_write_item()
+            .request_items(table, pending)
+            .send()
+            .await
+            .map_err(|e| {
+                let code = e.code().unwrap_or("unknown").to_string();
+                format!(
+                    "writing to table {table} ({code}): {}",
+                    DisplayErrorContext(e)
+                )
+            })?;
+        pending = output
+            .unprocessed_items
+            .and_then(|mut unprocessed| unprocessed.remove(table))
+            .unwrap_or_default();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+    }
+    Err(format!("table {table} kept {} items unprocessed", pending.len()).into())
+}

@@ -1,0 +1,168 @@
+//! The table design, as data: keys, indexes and the derived attributes that
+//! make every read a GetItem or a Query selecting exactly what it needs.
+//! `template.yaml` declares the same tables; `seed` creates them from here.
+//!
+//! | table            | key                         | index (key) → projection                                    |
+//! |------------------|-----------------------------|-------------------------------------------------------------|
+//! | programs         | `id` N                      |                                                             |
+//! | advertisers      | `id` S                      |                                                             |
+//! | memberships      | `workspaceId` S, `userId` S |                                                             |
+//! | events           | `id` N                      | `testEvents` (`testEventKey` S, `testEventOrder` S) → INCLUDE timestamp, createdAt |
+//! | partner-programs | `id` N                      | `programStatus` (`programId` N, `status` S) → KEYS_ONLY       |
+//!
+//! `testEventKey` and `testEventOrder` are written on test events only, so the
+//! `testEvents` index is sparse: a program's live events never enter it.
+
+use aws_sdk_dynamodb::types::ScalarAttributeType;
+
+use crate::config::TableNames;
+use crate::domain::Timestamp;
+
+pub const TEST_EVENTS_INDEX: &str = "testEvents";
+pub const TEST_EVENT_KEY: &str = "testEventKey";
+pub const TEST_EVENT_ORDER: &str = "testEventOrder";
+pub const PROGRAM_STATUS_INDEX: &str = "programStatus";
+
+/// The partition key of a program's test events of one type. The whole value
+/// is matched with `=`, so program 7001's key never selects program 70010's items.
+pub fn test_event_key(program_id: u64, event_type: &str) -> String {
+    format!("{program_id}#{event_type}")
+}
+
+/// The sort key of a test event: newest first is descending order. The
+/// timestamp has a fixed width and the id is zero-padded to u64's 20 digits,
+/// so text order is (createdAt, id) order.
+pub fn test_event_order(created_at: Timestamp, id: u64) -> String {
+    format!("{created_at}#{id:020}")
+}
+
+/// The DynamoDB type of a key attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    S,
+    N,
+}
+use KeyKind::{N, S};
+
+impl KeyKind {
+    pub fn sdk(self) -> ScalarAttributeType {
+        match self {
+            KeyKind::S => ScalarAttributeType::S,
+            KeyKind::N => ScalarAttributeType::N,
+        }
+    }
+}
+
+/// One key attribute.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyAttribute {
+    pub name: &'static str,
+    pub kind: KeyKind,
+}
+
+const fn key(name: &'static str, kind: KeyKind) -> KeyAttribute {
+    KeyAttribute { name, kind }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum IndexProjection {
+    KeysOnly,
+    Include(&'static [&'static str]),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct IndexSpec {
+    pub name: &'static str,
+    pub partition: KeyAttribute,
+    pub sort: Option<KeyAttribute>,
+    pub projection: IndexProjection,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableSpec {
+    pub name: String,
+    pub partition: KeyAttribute,
+    pub sort: Option<KeyAttribute>,
+    pub indexes: Vec<IndexSpec>,
+}
+
+/// The five tables under the given names.
+pub fn tables(names: &TableNames) -> Vec<TableSpec> {
+    vec![
+        TableSpec {
+            name: names.programs.clone(),
+            partition: key("id", N),
+            sort: None,
+            indexes: vec![],
+        },
+        TableSpec {
+            name: names.advertisers.clone(),
+            partition: key("id", S),
+            sort: None,
+            indexes: vec![],
+        },
+        TableSpec {
+            name: names.memberships.clone(),
+            partition: key("workspaceId", S),
+            sort: Some(key("userId", S)),
+            indexes: vec![],
+        },
+        TableSpec {
+            name: names.events.clone(),
+            partition: key("id", N),
+            sort: None,
+            indexes: vec![IndexSpec {
+                name: TEST_EVENTS_INDEX,
+                partition: key(TEST_EVENT_KEY, S),
+                sort: Some(key(TEST_EVENT_ORDER, S)),
+                projection: IndexProjection::Include(&["timestamp", "createdAt"]),
+            }],
+        },
+        TableSpec {
+            name: names.partner_programs.clone(),
+            partition: key("id", N),
+            sort: None,
+            indexes: vec![IndexSpec {
+                name: PROGRAM_STATUS_INDEX,
+                partition: key("programId", N),
+                sort: Some(key("status", S)),
+                projection: IndexProjection::KeysOnly,
+            }],
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_key_sorts_like_created_at_then_id() {
+        let at = |raw| Timestamp::parse(raw).unwrap();
+        let mut keys = vec![
+            test_event_order(at("2026-06-07T10:00:00Z"), 9),
+            test_event_order(at("2026-06-07T10:00:00Z"), 10),
+            test_event_order(at("2026-06-07T09:59:59.999Z"), u64::MAX),
+            test_event_order(at("2026-06-07T12:00:00+02:00"), 11),
+        ];
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec![
+                "2026-06-07T09:59:59.999Z#18446744073709551615",
+                "2026-06-07T10:00:00.000Z#00000000000000000009",
+                "2026-06-07T10:00:00.000Z#00000000000000000010",
+                "2026-06-07T10:00:00.000Z#00000000000000000011",
+            ]
+        );
+    }
+
+    #[test]
+    fn event_keys_do_not_share_prefixes_by_accident() {
+        assert_ne!(
+            test_event_key(7001, "click"),
+            test_event_key(70010, "click")
+        );
+        assert!(!test_event_key(70010, "click").starts_with(&test_event_key(7001, "click")));
+    }
+}
