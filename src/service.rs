@@ -57,3 +57,116 @@ pub async fn tracking_status<S: StatusStore>(
         Timestamp::now(),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::domain::{Advertiser, Membership, Program};
+    use crate::fixture::Fixture;
+    use crate::store::StoreResult;
+    use crate::store::memory::MemoryStore;
+
+    const ROUND_TRIP: Duration = Duration::from_millis(10);
+
+    /// Wraps a store so that every call takes one simulated round trip, and
+    /// records which calls were made.
+    struct SlowStore {
+        inner: MemoryStore,
+        calls: Mutex<Vec<&'static str>>,
+    }
+
+    impl SlowStore {
+        async fn round_trip(&self, call: &'static str) {
+            self.calls.lock().unwrap().push(call);
+            tokio::time::sleep(ROUND_TRIP).await;
+        }
+    }
+
+    impl StatusStore for SlowStore {
+        async fn program(&self, id: ProgramId) -> StoreResult<Option<Program>> {
+            self.round_trip("program").await;
+            self.inner.program(id).await
+        }
+        async fn advertiser(&self, advertiser_id: &str) -> StoreResult<Option<Advertiser>> {
+            self.round_trip("advertiser").await;
+            self.inner.advertiser(advertiser_id).await
+        }
+        async fn membership(
+            &self,
+            workspace_id: &str,
+            user_id: &str,
+        ) -> StoreResult<Option<Membership>> {
+            self.round_trip("membership").await;
+            self.inner.membership(workspace_id, user_id).await
+        }
+        async fn recent_test_events(
+            &self,
+            program_id: ProgramId,
+            kind: EventKind,
+            limit: usize,
+        ) -> StoreResult<Vec<crate::domain::TestEvent>> {
+            self.round_trip("test events").await;
+            self.inner.recent_test_events(program_id, kind, limit).await
+        }
+        async fn has_approved_partner(&self, program_id: ProgramId) -> StoreResult<bool> {
+            self.round_trip("partners").await;
+            self.inner.has_approved_partner(program_id).await
+        }
+    }
+
+    fn example_store() -> SlowStore {
+        let fixture = Fixture::parse(include_str!("../fixtures/example.json")).unwrap();
+        SlowStore {
+            inner: MemoryStore::from_fixture(&fixture).unwrap(),
+            calls: Mutex::default(),
+        }
+    }
+
+    fn user(id: &str) -> UserId {
+        UserId::from_value(&serde_json::Value::from(id)).unwrap()
+    }
+
+    // The clock is paused: sleeps advance it exactly, so elapsed time counts
+    // sequential round trips deterministically.
+    #[tokio::test(start_paused = true)]
+    async fn a_200_is_two_round_trips_and_six_reads() {
+        let store = example_store();
+        let started = tokio::time::Instant::now();
+        let document = tracking_status(&store, &user("user_dev"), ProgramId::new(42).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(started.elapsed(), 2 * ROUND_TRIP);
+        assert_eq!(store.calls.lock().unwrap().len(), 6);
+        assert_eq!(document.statistics.pageview.test_event_count, 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_missing_program_answers_after_one_round_trip() {
+        let store = example_store();
+        let started = tokio::time::Instant::now();
+        let error = tracking_status(&store, &user("user_dev"), ProgramId::new(43).unwrap())
+            .await
+            .unwrap_err();
+        assert!(matches!(error, ApiError::NotFound));
+        assert_eq!(started.elapsed(), ROUND_TRIP);
+        let calls = store.calls.lock().unwrap();
+        assert!(
+            !calls.contains(&"membership") && !calls.contains(&"advertiser"),
+            "{calls:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_forbidden_caller_gets_no_data() {
+        let store = example_store();
+        for who in ["user_billing", "user_nobody"] {
+            let error = tracking_status(&store, &user(who), ProgramId::new(42).unwrap())
+                .await
+                .unwrap_err();
+            assert!(matches!(error, ApiError::Forbidden), "{who}");
+        }
+    }
+}

@@ -1,22 +1,34 @@
 //! JSON log lines, one object per line, as CloudWatch Logs Insights reads them.
 
+use tracing::Subscriber;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 
-/// Installs the JSON subscriber. The level comes from `RUST_LOG`, else from
-/// Lambda's `AWS_LAMBDA_LOG_LEVEL` (set by the template's LoggingConfig), else `info`.
+/// Installs the JSON subscriber on stdout. The level comes from `RUST_LOG`, else
+/// from Lambda's `AWS_LAMBDA_LOG_LEVEL` (set by the template's LoggingConfig), else `info`.
 pub fn init() {
-    let filter = std::env::var("RUST_LOG")
+    let level = std::env::var("RUST_LOG")
         .ok()
-        .or_else(|| std::env::var("AWS_LAMBDA_LOG_LEVEL").ok())
-        .map(|level| level.to_lowercase())
+        .or_else(|| std::env::var("AWS_LAMBDA_LOG_LEVEL").ok());
+    let _ =
+        tracing::subscriber::set_global_default(json_subscriber(level.as_deref(), std::io::stdout));
+}
+
+/// The subscriber `init` installs, writing to `writer`; tests capture logs with it.
+pub fn json_subscriber<W>(level: Option<&str>, writer: W) -> impl Subscriber + Send + Sync + 'static
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let filter = level
+        .map(str::to_lowercase)
         .and_then(|level| EnvFilter::try_new(level).ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
         .with_target(false)
         .with_current_span(false)
         .with_span_list(false)
-        .without_time()
-        .try_init();
+        .with_writer(writer)
+        .finish()
 }

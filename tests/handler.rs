@@ -1,0 +1,222 @@
+//! The handler over the in-memory store: fast checks of every file in `events/`
+//! and of the log line each request writes. The same files run against
+//! DynamoDB Local in `endpoint.rs`.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::{EXAMPLE_FIXTURE, read};
+use lambda_http::Request;
+use serde_json::Value;
+use tracking_status::fixture::Fixture;
+use tracking_status::http::handle;
+use tracking_status::store::dynamodb::DynamoStore;
+use tracking_status::store::memory::MemoryStore;
+use tracking_status::telemetry::json_subscriber;
+
+/// Every sample event, compiled in so the files cannot drift from the tests.
+const EVENTS: &[(&str, &str)] = &[
+    (
+        "http-200-member",
+        include_str!("../events/http-200-member.json"),
+    ),
+    (
+        "http-200-owner",
+        include_str!("../events/http-200-owner.json"),
+    ),
+    (
+        "http-200-jwt-member",
+        include_str!("../events/http-200-jwt-member.json"),
+    ),
+    (
+        "http-400-leading-zero",
+        include_str!("../events/http-400-leading-zero.json"),
+    ),
+    (
+        "http-401-no-principal",
+        include_str!("../events/http-401-no-principal.json"),
+    ),
+    (
+        "http-403-no-permission",
+        include_str!("../events/http-403-no-permission.json"),
+    ),
+    (
+        "http-404-no-program",
+        include_str!("../events/http-404-no-program.json"),
+    ),
+    (
+        "http-405-post",
+        include_str!("../events/http-405-post.json"),
+    ),
+    (
+        "rest-200-member",
+        include_str!("../events/rest-200-member.json"),
+    ),
+    (
+        "rest-200-owner-principal-id",
+        include_str!("../events/rest-200-owner-principal-id.json"),
+    ),
+    (
+        "rest-400-not-digits",
+        include_str!("../events/rest-400-not-digits.json"),
+    ),
+    (
+        "rest-401-no-principal",
+        include_str!("../events/rest-401-no-principal.json"),
+    ),
+    (
+        "rest-403-no-permission",
+        include_str!("../events/rest-403-no-permission.json"),
+    ),
+    (
+        "rest-404-no-program",
+        include_str!("../events/rest-404-no-program.json"),
+    ),
+];
+
+fn example_store() -> MemoryStore {
+    MemoryStore::from_fixture(&Fixture::parse(EXAMPLE_FIXTURE).unwrap()).unwrap()
+}
+
+fn parse(text: &str) -> Request {
+    lambda_http::request::from_str(text).expect("an API Gateway event")
+}
+
+#[test]
+fn the_list_covers_every_file_in_events() {
+    let dir = format!("{}/events", env!("CARGO_MANIFEST_DIR"));
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = EVENTS
+        .iter()
+        .map(|(name, _)| format!("{name}.json"))
+        .collect();
+    listed.sort();
+    assert_eq!(on_disk, listed);
+}
+
+#[tokio::test]
+async fn every_event_gives_the_status_in_its_name() {
+    let store = example_store();
+    for (name, text) in EVENTS {
+        let expected: u16 = name.split('-').nth(1).unwrap().parse().unwrap();
+        let (status, body) = read(handle(&store, parse(text)).await);
+        assert_eq!(status, expected, "{name}: {body}");
+        if status == 200 {
+            assert_eq!(body["data"]["programId"], "42");
+            assert_eq!(body["data"]["hasPartners"], true);
+        }
+    }
+}
+
+/// A log sink the tests can read back.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn lines(&self) -> Vec<Value> {
+        String::from_utf8(self.0.lock().unwrap().clone())
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("every log line is a JSON object"))
+            .collect()
+    }
+}
+
+/// Runs `requests` through `handle` with a JSON subscriber capturing the logs.
+fn logs_of<S: tracking_status::store::StatusStore>(
+    store: &S,
+    requests: Vec<Request>,
+) -> Vec<Value> {
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = json_subscriber(Some("debug"), move || sink.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        for request in requests {
+            runtime.block_on(handle(store, request));
+        }
+    });
+    captured.lines()
+}
+
+#[test]
+fn one_log_line_per_request_with_id_program_status_and_duration() {
+    let store = example_store();
+    let requests = EVENTS.iter().map(|(_, text)| parse(text)).collect();
+    let lines = logs_of(&store, requests);
+    assert_eq!(lines.len(), EVENTS.len(), "{lines:#?}");
+    for ((name, _), line) in EVENTS.iter().zip(&lines) {
+        let fields = &line["fields"];
+        let expected_status: u64 = name.split('-').nth(1).unwrap().parse().unwrap();
+        assert_eq!(fields["status"], expected_status, "{line}");
+        // each sample event's API Gateway request id is its file name
+        assert_eq!(fields["request_id"], *name, "{line}");
+        assert!(
+            fields["duration_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+            "{line}"
+        );
+        assert!(fields["program_id"].is_string(), "{line}");
+        assert_eq!(line["level"], "INFO");
+    }
+}
+
+#[test]
+fn a_500_logs_its_cause_and_nothing_secret() {
+    // a port nothing listens on
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = runtime.block_on(common::client_for(
+        &format!("http://127.0.0.1:{port}"),
+        None,
+    ));
+    let store = DynamoStore::new(client, common::unique_tables());
+    drop(runtime);
+
+    let lines = logs_of(&store, vec![parse(EVENTS[0].1)]);
+    let request_lines: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["status"].is_number())
+        .collect();
+    assert_eq!(request_lines.len(), 1, "{lines:#?}");
+    let line = request_lines[0];
+    assert_eq!(line["level"], "ERROR");
+    assert_eq!(line["fields"]["status"], 500);
+    assert_eq!(line["fields"]["request_id"], "http-200-member");
+    let cause = line["fields"]["cause"].as_str().unwrap();
+    assert!(
+        cause.contains("GetItem") || cause.contains("Query"),
+        "{cause}"
+    );
+
+    let all = serde_json::to_string(&lines).unwrap();
+    assert!(
+        !all.contains("s3cr3t-session-token"),
+        "a cookie reached the log"
+    );
+}

@@ -1,0 +1,236 @@
+//! `template.yaml` and the code agree: same tables, keys and indexes as `seed`
+//! creates, same environment variables as the function reads, and a role that
+//! can only read what the function reads.
+
+use serde_norway::Value;
+use tracking_status::config::{TABLE_VARIABLES, TableNames};
+use tracking_status::store::dynamodb::schema::{IndexProjection, KeyAttribute, KeyKind, tables};
+
+fn template() -> Value {
+    let path = format!("{}/template.yaml", env!("CARGO_MANIFEST_DIR"));
+    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).expect("template.yaml is YAML")
+}
+
+fn resource<'a>(template: &'a Value, name: &str) -> &'a Value {
+    &template["Resources"][name]
+}
+
+fn key_schema(keys: &Value) -> Vec<(String, String)> {
+    keys.as_sequence()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["AttributeName"].as_str().unwrap().to_string(),
+                k["KeyType"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn expected_keys(partition: KeyAttribute, sort: Option<KeyAttribute>) -> Vec<(String, String)> {
+    let mut keys = vec![(partition.name.to_string(), "HASH".to_string())];
+    if let Some(sort) = sort {
+        keys.push((sort.name.to_string(), "RANGE".to_string()));
+    }
+    keys
+}
+
+fn kind(kind: KeyKind) -> &'static str {
+    match kind {
+        KeyKind::S => "S",
+        KeyKind::N => "N",
+    }
+}
+
+#[test]
+fn tables_match_the_schema_seed_creates() {
+    let template = template();
+    let names = TableNames {
+        programs: "ProgramsTable".into(),
+        advertisers: "AdvertisersTable".into(),
+        memberships: "MembershipsTable".into(),
+        events: "EventsTable".into(),
+        partner_programs: "PartnerProgramsTable".into(),
+    };
+    for spec in tables(&names) {
+        let table = resource(&template, &spec.name);
+        assert_eq!(table["Type"], "AWS::DynamoDB::Table", "{}", spec.name);
+        let properties = &table["Properties"];
+        assert_eq!(properties["BillingMode"], "PAY_PER_REQUEST");
+        assert_eq!(
+            properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+            true
+        );
+        assert_eq!(
+            key_schema(&properties["KeySchema"]),
+            expected_keys(spec.partition, spec.sort),
+            "{}",
+            spec.name
+        );
+
+        let mut defined: Vec<(String, String)> = properties["AttributeDefinitions"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["AttributeName"].as_str().unwrap().to_string(),
+                    a["AttributeType"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        defined.sort();
+        let mut expected: Vec<(String, String)> = std::iter::once(spec.partition)
+            .chain(spec.sort)
+            .chain(
+                spec.indexes
+                    .iter()
+                    .flat_map(|i| std::iter::once(i.partition).chain(i.sort)),
+            )
+            .map(|k| (k.name.to_string(), kind(k.kind).to_string()))
+            .collect();
+        expected.sort();
+        expected.dedup();
+        assert_eq!(defined, expected, "{}", spec.name);
+
+        let indexes = properties["GlobalSecondaryIndexes"]
+            .as_sequence()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(indexes.len(), spec.indexes.len(), "{}", spec.name);
+        for (index, expected) in indexes.iter().zip(&spec.indexes) {
+            assert_eq!(index["IndexName"], expected.name);
+            assert_eq!(
+                key_schema(&index["KeySchema"]),
+                expected_keys(expected.partition, expected.sort)
+            );
+            match expected.projection {
+                IndexProjection::KeysOnly => {
+                    assert_eq!(index["Projection"]["ProjectionType"], "KEYS_ONLY")
+                }
+                IndexProjection::Include(attributes) => {
+                    assert_eq!(index["Projection"]["ProjectionType"], "INCLUDE");
+                    let listed: Vec<&str> = index["Projection"]["NonKeyAttributes"]
+                        .as_sequence()
+                        .unwrap()
+                        .iter()
+                        .map(|a| a.as_str().unwrap())
+                        .collect();
+                    assert_eq!(listed, attributes);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_function_gets_every_table_variable() {
+    let template = template();
+    let variables =
+        &resource(&template, "TrackingStatusFunction")["Properties"]["Environment"]["Variables"];
+    let mut names: Vec<&str> = variables
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    names.sort();
+    let mut expected: Vec<&str> = TABLE_VARIABLES.iter().map(|(name, _)| *name).collect();
+    expected.sort();
+    assert_eq!(names, expected);
+}
+
+/// `(tag, value)` of a CloudFormation short-form function such as `!Ref X`.
+fn tagged(value: &Value) -> (String, &Value) {
+    match value {
+        Value::Tagged(tagged) => (tagged.tag.to_string(), &tagged.value),
+        other => panic!("expected an intrinsic function, got {other:?}"),
+    }
+}
+
+/// Checks that `resource` is the ARN of one of the stack's tables (created or
+/// existing), or of one of their indexes, and returns the table's logical id.
+fn own_table_arn(template: &Value, resource: &Value) -> String {
+    let (tag, sub) = tagged(resource);
+    assert_eq!(tag, "!Sub", "{resource:?}");
+    let arn = sub[0].as_str().unwrap();
+    let table_arn = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${Name}";
+    let suffix = arn
+        .strip_prefix(table_arn)
+        .unwrap_or_else(|| panic!("not a table ARN: {arn}"));
+    assert!(
+        ["", "/index/testEvents", "/index/programStatus"].contains(&suffix),
+        "not a table or one of its indexes: {arn}"
+    );
+    // Name: !If [CreateXTable, !Ref XTable, !Ref ExistingXTable]
+    let (tag, choice) = tagged(&sub[1]["Name"]);
+    assert_eq!(tag, "!If");
+    let condition = choice[0].as_str().unwrap();
+    let (_, created) = tagged(&choice[1]);
+    let (_, existing) = tagged(&choice[2]);
+    let created = created.as_str().unwrap();
+    assert_eq!(resource_type(template, created), "AWS::DynamoDB::Table");
+    assert_eq!(template["Resources"][created]["Condition"], condition);
+    assert!(template["Parameters"][existing.as_str().unwrap()].is_mapping());
+    created.to_string()
+}
+
+fn resource_type<'a>(template: &'a Value, name: &str) -> &'a str {
+    template["Resources"][name]["Type"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_role_reads_only_its_own_tables() {
+    let template = template();
+    let function = &resource(&template, "TrackingStatusFunction")["Properties"];
+    let policies = function["Policies"].as_sequence().expect("inline policies");
+    let mut statements = 0;
+    for policy in policies {
+        // only inline statements: a named or managed policy would hide its actions
+        let list = policy["Statement"]
+            .as_sequence()
+            .expect("an inline policy document");
+        for statement in list {
+            statements += 1;
+            assert_eq!(statement["Effect"], "Allow");
+            let actions: Vec<&str> = match &statement["Action"] {
+                Value::String(action) => vec![action.as_str()],
+                Value::Sequence(actions) => actions.iter().map(|a| a.as_str().unwrap()).collect(),
+                other => panic!("unexpected Action {other:?}"),
+            };
+            for action in actions {
+                assert!(
+                    [
+                        "dynamodb:GetItem",
+                        "dynamodb:Query",
+                        "dynamodb:BatchGetItem"
+                    ]
+                    .contains(&action),
+                    "the role may not {action}"
+                );
+            }
+            assert!(statement.get("NotAction").is_none() && statement.get("NotResource").is_none());
+            let resources = statement["Resource"]
+                .as_sequence()
+                .expect("a list of resources");
+            assert!(!resources.is_empty());
+            for resource in resources {
+                assert!(
+                    !format!("{resource:?}").contains('*'),
+                    "wildcard resource {resource:?}"
+                );
+                own_table_arn(&template, resource);
+            }
+        }
+    }
+    assert!(statements >= 2);
+    for key in ["Role", "ManagedPolicyArns"] {
+        assert!(
+            function.get(key).is_none(),
+            "{key} would bypass the inline policy"
+        );
+    }
+}
