@@ -64,3 +64,15 @@ stop_dynamodb_local() {
     wait "$DYNAMODB_LOCAL_PID" 2>/dev/null || true
   fi
 }
+
+CARGO_LAMBDA_VERSION="1.9.2"
+
+# cargo-lambda from PyPI into a project-local virtualenv; puts it on PATH.
+ensure_cargo_lambda() {
+  if [ ! -x "$LOCAL/venv/bin/cargo-lambda" ]; then
+    log "installing cargo-lambda $CARGO_LAMBDA_VERSION (PyPI) into .local/venv"
+    python3 -m venv "$LOCAL/venv"
+    "$LOCAL/venv/bin/pip" install --quiet --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA_VERSION"
+  fi
+  export PATH="$LOCAL/venv/bin:$PATH"
+}
