@@ -1,0 +1,153 @@
+//! `openapi.yaml` describes what the handler really answers: every status of the
+//! contract, produced by the real handler over DynamoDB Local, validates against
+//! the document's schema for that status, headers included.
+
+mod common;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use common::{EXAMPLE_FIXTURE, request_as, seeded_store};
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+use tracking_status::http::handle;
+
+fn openapi() -> Value {
+    let path = format!("{}/openapi.yaml", env!("CARGO_MANIFEST_DIR"));
+    let yaml: serde_norway::Value =
+        serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    serde_json::to_value(yaml).unwrap()
+}
+
+/// Follows a local `$ref` such as `#/components/responses/NotFoundError`.
+fn resolve<'a>(document: &'a Value, value: &'a Value) -> &'a Value {
+    match value.get("$ref").and_then(Value::as_str) {
+        Some(reference) => document
+            .pointer(reference.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("dangling {reference}")),
+        None => value,
+    }
+}
+
+/// Checks a response against the document's description of its status.
+fn assert_conforms(document: &Value, response: Response<Body>) -> u16 {
+    let status = response.status().as_u16();
+    let operation = &document["paths"]["/api/tracking/status/{programId}"]["get"];
+    let described = resolve(document, &operation["responses"][status.to_string()]);
+    assert!(
+        described.is_object(),
+        "status {status} is not in openapi.yaml"
+    );
+
+    for (name, header) in described["headers"].as_object().unwrap() {
+        let schema = &resolve(document, header)["schema"];
+        let value = response
+            .headers()
+            .get(name.as_str())
+            .unwrap_or_else(|| panic!("{status}: no {name} header"));
+        assert_eq!(value.to_str().unwrap(), schema["const"], "{status}: {name}");
+    }
+    assert_eq!(response.headers()["content-type"], "application/json");
+
+    let body: Value = match response.body() {
+        Body::Text(text) => serde_json::from_str(text).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let schema_ref = &described["content"]["application/json"]["schema"]["$ref"];
+    // A JSON Schema 2020-12 document whose root is the response schema, with the
+    // components it refers to alongside.
+    let schema = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": schema_ref,
+        "components": document["components"],
+    });
+    let validator = jsonschema::draft202012::new(&schema).expect("a valid schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&body)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{status}: {body} does not conform: {errors:#?}"
+    );
+    if status != 200 {
+        assert_eq!(body["error"]["status"], status);
+    }
+    status
+}
+
+fn with_method(mut request: Request, method: &str) -> Request {
+    *request.method_mut() = method.parse().unwrap();
+    request
+}
+
+#[tokio::test]
+async fn every_status_conforms_to_openapi_yaml() {
+    let document = openapi();
+    assert_eq!(document["openapi"], "3.1.0");
+    let store = seeded_store(EXAMPLE_FIXTURE).await;
+    let tables = store.tables().clone();
+    // a program whose stored record cannot be read: the 500
+    store
+        .client()
+        .put_item()
+        .table_name(&tables.programs)
+        .item("id", AttributeValue::N("500".into()))
+        .item("workspaceId", AttributeValue::Bool(true))
+        .send()
+        .await
+        .unwrap();
+
+    let cases = [
+        (request_as(Some("user_dev"), "42"), 200),
+        (request_as(Some("user_owner"), "42"), 200),
+        (request_as(Some("user_dev"), "042"), 400),
+        (request_as(Some("user_dev"), "abc"), 400),
+        (request_as(None, "42"), 401),
+        (request_as(Some("user_billing"), "42"), 403),
+        (request_as(Some("user_dev"), "43"), 404),
+        (
+            with_method(request_as(Some("user_dev"), "42"), "DELETE"),
+            405,
+        ),
+        (request_as(Some("user_dev"), "500"), 500),
+    ];
+    let mut seen = Vec::new();
+    for (request, expected) in cases {
+        let status = assert_conforms(&document, handle(&store, request).await);
+        assert_eq!(status, expected);
+        seen.push(status);
+    }
+    // every response the document lists was produced
+    let mut listed: Vec<u16> =
+        document["paths"]["/api/tracking/status/{programId}"]["get"]["responses"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.parse().unwrap())
+            .collect();
+    listed.sort();
+    seen.dedup();
+    assert_eq!(seen, listed);
+}
+
+#[tokio::test]
+async fn the_schema_rejects_what_the_contract_forbids() {
+    // The validation is not vacuous: a count above the cap or a timestamp
+    // without milliseconds fails it.
+    let document = openapi();
+    let schema = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": "#/components/schemas/EventStatistics",
+        "components": document["components"],
+    });
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    assert!(validator.is_valid(&json!({"testEventCount": 10, "hasTestEvents": true,
+        "latestTestEvent": {"id": 1, "timestamp": "2026-06-07T10:23:45.000Z", "createdAt": "2026-06-07T10:23:45.000Z"}})));
+    assert!(
+        !validator.is_valid(
+            &json!({"testEventCount": 11, "hasTestEvents": true, "latestTestEvent": null})
+        )
+    );
+    assert!(!validator.is_valid(&json!({"testEventCount": 1, "hasTestEvents": true,
+        "latestTestEvent": {"id": 1, "timestamp": "2026-06-07T10:23:45Z", "createdAt": "2026-06-07T10:23:45.000Z"}})));
+    assert!(!validator.is_valid(&json!({"testEventCount": 0, "hasTestEvents": false})));
+}
