@@ -65,14 +65,28 @@ stop_dynamodb_local() {
   fi
 }
 
-CARGO_LAMBDA_VERSION="1.9.2"
+# Python-packaged tools, pinned, in a project-local virtualenv (.local/venv).
+CARGO_LAMBDA="cargo-lambda==1.9.2"
+SAM_CLI="aws-sam-cli==1.170.0" # bundles cfn-lint; works offline
+OPENAPI_VALIDATOR="openapi-spec-validator==0.9.0"
+export SAM_CLI_TELEMETRY=0
 
-# cargo-lambda from PyPI into a project-local virtualenv; puts it on PATH.
+# pip_tool EXECUTABLE REQUIREMENT: installs REQUIREMENT unless EXECUTABLE is there.
+pip_tool() {
+  [ -x "$LOCAL/venv/bin/$1" ] && return
+  log "installing $2 (PyPI) into .local/venv"
+  [ -x "$LOCAL/venv/bin/pip" ] || python3 -m venv "$LOCAL/venv"
+  "$LOCAL/venv/bin/pip" install --quiet --disable-pip-version-check "$2"
+}
+
 ensure_cargo_lambda() {
-  if [ ! -x "$LOCAL/venv/bin/cargo-lambda" ]; then
-    log "installing cargo-lambda $CARGO_LAMBDA_VERSION (PyPI) into .local/venv"
-    python3 -m venv "$LOCAL/venv"
-    "$LOCAL/venv/bin/pip" install --quiet --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA_VERSION"
-  fi
+  pip_tool cargo-lambda "$CARGO_LAMBDA"
   export PATH="$LOCAL/venv/bin:$PATH"
+}
+
+# What CI needs beyond cargo: cargo-lambda, the SAM CLI (with cfn-lint), and an OpenAPI validator.
+ensure_ci_tools() {
+  ensure_cargo_lambda
+  pip_tool sam "$SAM_CLI"
+  pip_tool openapi-spec-validator "$OPENAPI_VALIDATOR"
 }

@@ -13,6 +13,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("no principal in the request context")]
     Unauthorized,
+    /// The invocation payload is not an API Gateway request this function can read.
+    #[error("the event is not an API Gateway request this function can read")]
+    UnreadableEvent,
     #[error(transparent)]
     InvalidProgramId(#[from] ProgramIdError),
     #[error("program not found")]
@@ -28,7 +31,7 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::InvalidProgramId(_) => 400,
-            ApiError::Unauthorized => 401,
+            ApiError::Unauthorized | ApiError::UnreadableEvent => 401,
             ApiError::Forbidden => 403,
             ApiError::NotFound => 404,
             ApiError::MethodNotAllowed => 405,
@@ -39,7 +42,7 @@ impl ApiError {
     pub fn name(&self) -> &'static str {
         match self {
             ApiError::InvalidProgramId(_) => "ValidationError",
-            ApiError::Unauthorized => "UnauthorizedError",
+            ApiError::Unauthorized | ApiError::UnreadableEvent => "UnauthorizedError",
             ApiError::Forbidden => "ForbiddenError",
             ApiError::NotFound => "NotFoundError",
             ApiError::MethodNotAllowed => "MethodNotAllowedError",
@@ -51,7 +54,7 @@ impl ApiError {
     fn public_message(&self) -> &'static str {
         match self {
             ApiError::InvalidProgramId(_) => "programId is not valid",
-            ApiError::Unauthorized => "Authentication required",
+            ApiError::Unauthorized | ApiError::UnreadableEvent => "Authentication required",
             ApiError::Forbidden => "You do not have tracking:read permission on this program",
             ApiError::NotFound => "Program not found",
             ApiError::MethodNotAllowed => "Method not allowed: use GET",
@@ -113,6 +116,7 @@ mod tests {
                 "ValidationError",
             ),
             (ApiError::Unauthorized, 401, "UnauthorizedError"),
+            (ApiError::UnreadableEvent, 401, "UnauthorizedError"),
             (ApiError::Forbidden, 403, "ForbiddenError"),
             (ApiError::NotFound, 404, "NotFoundError"),
             (ApiError::MethodNotAllowed, 405, "MethodNotAllowedError"),

@@ -23,15 +23,40 @@ pub async fn handle<S: StatusStore>(store: &S, request: Request) -> Response<Bod
     let started = Instant::now();
     let request_id = api_request_id(&request);
     let raw_program_id = raw_program_id(&request);
-
     let outcome = respond(store, &request, raw_program_id.as_deref()).await;
+    finish(
+        started,
+        request_id.as_deref(),
+        raw_program_id.as_deref(),
+        outcome,
+    )
+}
+
+/// The answer to an invocation that is not an API Gateway request this
+/// function can read: it carries no principal, so 401.
+pub fn unreadable_event(lambda_request_id: &str) -> Response<Body> {
+    finish(
+        Instant::now(),
+        Some(lambda_request_id),
+        None,
+        Err(ApiError::UnreadableEvent),
+    )
+}
+
+/// Builds the response and writes the request's one log line.
+fn finish(
+    started: Instant,
+    request_id: Option<&str>,
+    raw_program_id: Option<&str>,
+    outcome: Result<StatusDocument, ApiError>,
+) -> Response<Body> {
     let response = match &outcome {
         Ok(document) => json_response(StatusCode::OK, &Success { data: document }),
         Err(error) => error_response(error),
     };
-
     let status = response.status().as_u16();
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let request_id = request_id.unwrap_or_default();
     // The raw programId is bounded so a hostile path cannot flood the log.
     let program_id: String = raw_program_id
         .unwrap_or_default()
@@ -39,21 +64,13 @@ pub async fn handle<S: StatusStore>(store: &S, request: Request) -> Response<Bod
         .take(32)
         .collect();
     match &outcome {
-        Err(error @ ApiError::Store(_)) => tracing::error!(
-            request_id = request_id.as_deref().unwrap_or(""),
-            program_id,
-            status,
-            duration_ms,
-            cause = %error,
-            "request failed"
-        ),
-        _ => tracing::info!(
-            request_id = request_id.as_deref().unwrap_or(""),
-            program_id,
-            status,
-            duration_ms,
-            "request"
-        ),
+        Err(error @ ApiError::Store(_)) => {
+            tracing::error!(request_id, program_id, status, duration_ms, cause = %error, "request failed")
+        }
+        Err(error @ ApiError::UnreadableEvent) => {
+            tracing::warn!(request_id, program_id, status, duration_ms, cause = %error, "request refused")
+        }
+        _ => tracing::info!(request_id, program_id, status, duration_ms, "request"),
     }
     response
 }

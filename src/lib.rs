@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod fixture;
 pub mod http;
+pub mod lambda;
 pub mod principal;
 pub mod service;
 pub mod store;

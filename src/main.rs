@@ -1,11 +1,12 @@
-//! The Lambda function: wire once at init, then serve requests.
+//! The Lambda function: wire once at init, then serve invocations.
 
 use std::convert::Infallible;
 
-use lambda_http::{Error, Request, service_fn};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::value::RawValue;
 use tracking_status::config::{TableNames, sdk_config_loader};
 use tracking_status::store::dynamodb::DynamoStore;
-use tracking_status::{http, telemetry};
+use tracking_status::{lambda, telemetry};
 
 // Lambda hands a process one event at a time: a single-threaded runtime is
 // enough, and the reads of one request still overlap on it.
@@ -18,8 +19,13 @@ async fn main() -> Result<(), Error> {
         TableNames::from_env(),
     );
     let store = &store;
-    lambda_http::run(service_fn(move |request: Request| async move {
-        Ok::<_, Infallible>(http::handle(store, request).await)
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move {
+            // Boxed, as lambda_http boxes its handler future: the request future is
+            // deeply nested and the runtime's own future would otherwise carry it inline.
+            let response = Box::pin(lambda::invoke(store, &event.payload, event.context)).await;
+            Ok::<_, Infallible>(response)
+        },
+    ))
     .await
 }

@@ -27,7 +27,9 @@ where
         .json()
         .with_env_filter(filter)
         .with_target(false)
-        .with_current_span(false)
+        // Under Lambda the current span is the runtime's invoke span: it adds the
+        // Lambda request id and X-Ray trace id to every line.
+        .with_current_span(true)
         .with_span_list(false)
         .with_writer(writer)
         .finish()

@@ -1,0 +1,215 @@
+//! The Lambda edge: every invocation payload, however malformed, becomes an
+//! API Gateway proxy response of the contract.
+//!
+//! `lambda_http::run` would reject a payload that is not a well-formed API
+//! Gateway event before our code sees it, and its request conversion panics on
+//! some hostile inputs (an invalid base64 body, a host header that is not a
+//! host). Under `panic = "abort"` a panic is a crashed process and a cold start.
+//! So the function takes the raw payload, strips what it never reads (body,
+//! query string, headers, cookies) before handing the rest to `lambda_http`'s
+//! conversion, and answers events it cannot read with the contract's 401: an
+//! event whose request context cannot be read carries no principal.
+
+use std::collections::BTreeMap;
+
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Body, Context, Request, RequestExt, Response};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::http;
+use crate::store::StatusStore;
+
+/// Handles one invocation.
+pub async fn invoke<S: StatusStore>(
+    store: &S,
+    payload: &RawValue,
+    context: Context,
+) -> ProxyResponse {
+    let response = match serde_json::from_str::<LambdaRequest>(payload.get()) {
+        Ok(event) => match into_request(event) {
+            Some(request) => http::handle(store, request.with_lambda_context(context)).await,
+            None => http::unreadable_event(&context.request_id),
+        },
+        Err(_) => http::unreadable_event(&context.request_id),
+    };
+    ProxyResponse::from(response)
+}
+
+/// Converts an API Gateway event into a request, keeping only what the function
+/// reads: method, path, path parameters and request context.
+pub fn into_request(event: LambdaRequest) -> Option<Request> {
+    let event = match event {
+        LambdaRequest::ApiGatewayV1(mut event) => {
+            event.body = None;
+            event.is_base64_encoded = false;
+            event.headers.clear();
+            event.multi_value_headers.clear();
+            event.query_string_parameters = Default::default();
+            event.multi_value_query_string_parameters = Default::default();
+            event.request_context.domain_name = None;
+            event.request_context.stage = None;
+            event.path = event.path.filter(|path| path.starts_with('/'));
+            LambdaRequest::ApiGatewayV1(event)
+        }
+        LambdaRequest::ApiGatewayV2(mut event) => {
+            event.body = None;
+            event.is_base64_encoded = false;
+            event.headers.clear();
+            event.cookies = None;
+            event.raw_query_string = None;
+            event.query_string_parameters = Default::default();
+            event.request_context.domain_name = None;
+            event.request_context.stage = None;
+            event.raw_path = event.raw_path.filter(|path| path.starts_with('/'));
+            LambdaRequest::ApiGatewayV2(event)
+        }
+        #[allow(unreachable_patterns)]
+        _ => return None,
+    };
+    Some(Request::from(event))
+}
+
+/// The API Gateway proxy integration response; REST (1.0) and HTTP (2.0)
+/// payloads both read this shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProxyResponse {
+    pub status_code: u16,
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+    pub is_base64_encoded: bool,
+}
+
+impl From<Response<Body>> for ProxyResponse {
+    fn from(response: Response<Body>) -> Self {
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_string())))
+            .collect();
+        let body = match response.body() {
+            Body::Text(text) => text.clone(),
+            Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            Body::Empty => String::new(),
+            #[allow(unreachable_patterns)]
+            _ => String::new(),
+        };
+        ProxyResponse {
+            status_code: response.status().as_u16(),
+            headers,
+            body,
+            is_base64_encoded: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::fixture::Fixture;
+    use crate::store::memory::MemoryStore;
+
+    fn store() -> MemoryStore {
+        MemoryStore::from_fixture(
+            &Fixture::parse(include_str!("../fixtures/example.json")).unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn http_event() -> Value {
+        serde_json::from_str(include_str!("../events/http-200-member.json")).unwrap()
+    }
+
+    fn rest_event() -> Value {
+        serde_json::from_str(include_str!("../events/rest-200-member.json")).unwrap()
+    }
+
+    async fn run(payload: &Value) -> ProxyResponse {
+        let raw = RawValue::from_string(payload.to_string()).unwrap();
+        invoke(&store(), &raw, Context::default()).await
+    }
+
+    fn assert_contract(response: &ProxyResponse, status: u16) {
+        assert_eq!(response.status_code, status, "{response:?}");
+        assert_eq!(response.headers["content-type"], "application/json");
+        assert_eq!(response.headers["cache-control"], "no-store");
+        let body: Value = serde_json::from_str(&response.body).unwrap();
+        if status != 200 {
+            assert_eq!(body["error"]["status"], status);
+        }
+    }
+
+    #[tokio::test]
+    async fn well_formed_events_are_answered_in_full() {
+        let response = run(&http_event()).await;
+        assert_contract(&response, 200);
+        assert!(response.body.contains(r#""programId":"42""#));
+        assert_contract(&run(&rest_event()).await, 200);
+        // the proxy response shape both payload versions read
+        let shape = serde_json::to_value(&response).unwrap();
+        assert_eq!(shape["statusCode"], 200);
+        assert_eq!(shape["isBase64Encoded"], false);
+        assert!(shape["body"].is_string() && shape["headers"].is_object());
+    }
+
+    #[tokio::test]
+    async fn what_the_function_never_reads_cannot_break_it() {
+        let mut cases = Vec::new();
+        for mut event in [http_event(), rest_event()] {
+            event["body"] = json!("%%% not base64 %%%");
+            event["isBase64Encoded"] = json!(true);
+            cases.push((event.clone(), 200));
+            event["headers"] = json!({"host": "exa mple:99999999", "x-forwarded-proto": "ht tp"});
+            cases.push((event.clone(), 200));
+            event["rawQueryString"] = json!("a=\u{1}&b=%zz&c=<script>");
+            event["queryStringParameters"] = json!({"a": "\u{0}"});
+            cases.push((event.clone(), 200));
+        }
+        let mut event = http_event();
+        event["rawPath"] = json!(":99999/not-a-path");
+        event["requestContext"]["stage"] = json!("st age/%");
+        event["requestContext"]["domainName"] = json!("[::1");
+        cases.push((event, 200));
+        for (event, status) in cases {
+            assert_contract(&run(&event).await, status);
+        }
+    }
+
+    #[tokio::test]
+    async fn unreadable_events_are_a_401() {
+        let mut no_context = http_event();
+        no_context.as_object_mut().unwrap().remove("requestContext");
+        let mut null_context = rest_event();
+        null_context["requestContext"] = Value::Null;
+        let mut numeric_jwt = http_event();
+        numeric_jwt["requestContext"]["authorizer"] = json!({"jwt": {"claims": {"sub": 42}}});
+        for payload in [
+            json!(null),
+            json!([]),
+            json!(42),
+            json!("GET /"),
+            json!({}),
+            no_context,
+            null_context,
+            numeric_jwt,
+        ] {
+            assert_contract(&run(&payload).await, 401);
+        }
+    }
+
+    #[tokio::test]
+    async fn methods_and_paths_still_follow_the_contract() {
+        let mut post = http_event();
+        post["requestContext"]["http"]["method"] = json!("POST");
+        let response = run(&post).await;
+        assert_contract(&response, 405);
+        assert_eq!(response.headers["allow"], "GET");
+
+        let mut long = rest_event();
+        long["pathParameters"]["programId"] = json!("9".repeat(100_000));
+        assert_contract(&run(&long).await, 400);
+    }
+}
