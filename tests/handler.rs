@@ -220,3 +220,90 @@ fn a_500_logs_its_cause_and_nothing_secret() {
         "a cookie reached the log"
     );
 }
+
+/// Every sample event with a session cookie and a bearer token added.
+fn events_with_secrets() -> Vec<String> {
+    EVENTS
+        .iter()
+        .map(|(_, text)| {
+            let mut event: Value = serde_json::from_str(text).unwrap();
+            event["headers"]["authorization"] =
+                Value::from("Bearer eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.sig");
+            event["headers"]["cookie"] = Value::from("session=s3cr3t-session-token; theme=dark");
+            if event.get("multiValueHeaders").is_some() {
+                event["multiValueHeaders"]["Authorization"] =
+                    serde_json::json!(["Bearer eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.sig"]);
+            }
+            event.to_string()
+        })
+        .collect()
+}
+
+/// Runs the events through the real invocation edge with every log line, down
+/// to debug and the SDK's own, captured.
+fn debug_logs_of<S: tracking_status::store::StatusStore>(
+    runtime: &tokio::runtime::Runtime,
+    store: &S,
+    events: &[String],
+) -> String {
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = json_subscriber(Some("debug"), move || sink.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        for event in events {
+            let payload = serde_json::value::RawValue::from_string(event.clone()).unwrap();
+            let response = runtime.block_on(tracking_status::lambda::invoke(
+                store,
+                &payload,
+                lambda_http::Context::default(),
+            ));
+            assert!(response.status_code < 500, "{response:?}");
+        }
+    });
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(text.lines().count() >= events.len());
+    text
+}
+
+fn assert_no_secrets(logs: &str) {
+    for secret in [
+        "s3cr3t",
+        "Bearer",
+        "eyJhbGciOiJIUzI1NiJ9",
+        "theme=dark",
+        "requestContext",
+        "\"authorizer\"",
+        "routeKey",
+    ] {
+        assert!(
+            !logs.contains(secret),
+            "the logs contain {secret:?}:\n{logs}"
+        );
+    }
+}
+
+#[test]
+fn logs_carry_no_cookie_token_or_event_in_memory() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let logs = debug_logs_of(&runtime, &example_store(), &events_with_secrets());
+    assert_no_secrets(&logs);
+}
+
+#[test]
+fn logs_carry_no_cookie_token_or_event_with_dynamodb() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = runtime.block_on(common::seeded_store(EXAMPLE_FIXTURE));
+    let logs = debug_logs_of(&runtime, &store, &events_with_secrets());
+    assert_no_secrets(&logs);
+    // nor the AWS credentials the SDK signs with
+    assert!(
+        !logs.contains("Signature=") && !logs.contains("Credential="),
+        "{logs}"
+    );
+}

@@ -3,6 +3,8 @@
 //! from the files in `events/`, and a recorder of the SDK's calls.
 #![allow(dead_code)] // each test binary uses a part of this module
 
+pub mod fault_proxy;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;

@@ -1,0 +1,171 @@
+//! A fault-injecting HTTP proxy between the SDK and DynamoDB Local, on loopback.
+//! It forwards each request unchanged, or plays the fault it is set to.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// Forward every request.
+    None,
+    /// Accept the connection, then close it without an answer.
+    Unreachable,
+    /// Hold every request this long before forwarding it.
+    Slow(Duration),
+    /// Answer with DynamoDB's error of this `__type`, and this HTTP status.
+    Error {
+        status: u16,
+        error_type: &'static str,
+    },
+    /// Forward, then replace `from` with `to` in the response body.
+    Rewrite { from: String, to: String },
+}
+
+pub const THROUGHPUT_EXCEEDED: &str =
+    "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException";
+pub const THROTTLING: &str = "com.amazon.coral.availability#ThrottlingException";
+pub const INTERNAL_SERVER_ERROR: &str = "com.amazonaws.dynamodb.v20120810#InternalServerError";
+
+#[derive(Clone)]
+pub struct FaultProxy {
+    endpoint: String,
+    fault: Arc<Mutex<Fault>>,
+}
+
+impl FaultProxy {
+    /// Starts the proxy on a free loopback port, forwarding to `upstream` (`http://host:port`).
+    pub async fn start(upstream: &str) -> Self {
+        let upstream = upstream.trim_start_matches("http://").to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let fault = Arc::new(Mutex::new(Fault::None));
+        let shared = fault.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                tokio::spawn(serve(client, upstream.clone(), shared.clone()));
+            }
+        });
+        FaultProxy { endpoint, fault }
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub fn set(&self, fault: Fault) {
+        *self.fault.lock().unwrap() = fault;
+    }
+}
+
+/// One client connection: requests in order, each answered before the next (HTTP/1.1 keep-alive).
+async fn serve(mut client: TcpStream, upstream: String, fault: Arc<Mutex<Fault>>) {
+    loop {
+        let Some(request) = read_message(&mut client).await else {
+            return;
+        };
+        let current = fault.lock().unwrap().clone();
+        let response = match current {
+            Fault::None => forward(&upstream, &request).await,
+            Fault::Unreachable => return,
+            Fault::Slow(delay) => {
+                tokio::time::sleep(delay).await;
+                forward(&upstream, &request).await
+            }
+            Fault::Error { status, error_type } => Some(error_response(status, error_type)),
+            Fault::Rewrite { from, to } => forward(&upstream, &request)
+                .await
+                .map(|r| rewrite(&r, &from, &to)),
+        };
+        let Some(response) = response else {
+            return;
+        };
+        if client.write_all(&response).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn forward(upstream: &str, request: &[u8]) -> Option<Vec<u8>> {
+    let mut server = TcpStream::connect(upstream).await.ok()?;
+    server.write_all(request).await.ok()?;
+    read_message(&mut server).await
+}
+
+fn error_response(status: u16, error_type: &str) -> Vec<u8> {
+    let body = format!(r#"{{"__type":"{error_type}","message":"injected fault"}}"#);
+    format!(
+        "HTTP/1.1 {status} Fault\r\nContent-Type: application/x-amz-json-1.0\r\nx-amzn-RequestId: FAULT\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Replaces text in a response body, fixing its length and dropping its checksum.
+fn rewrite(response: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let split = find(response, b"\r\n\r\n").unwrap() + 4;
+    let head = String::from_utf8_lossy(&response[..split]);
+    let body = String::from_utf8_lossy(&response[split..]).replace(from, to);
+    let mut out = String::new();
+    for line in head.split("\r\n").filter(|l| !l.is_empty()) {
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("content-length:") || lower.starts_with("x-amz-crc32:") {
+            continue;
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    out.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    out.push_str(&body);
+    out.into_bytes()
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Reads one HTTP/1.1 message (head and a Content-Length or chunked body), raw.
+async fn read_message<S: AsyncRead + Unpin>(stream: &mut S) -> Option<Vec<u8>> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(at) = find(&buffer, b"\r\n\r\n") {
+            break at + 4;
+        }
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buffer[..head_end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    match length {
+        Some(length) => {
+            while buffer.len() < head_end + length {
+                let n = stream.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buffer.extend_from_slice(&chunk[..n]);
+            }
+        }
+        None if head.contains("transfer-encoding: chunked") => {
+            // the last chunk is "0\r\n\r\n"
+            while !buffer[head_end..].ends_with(b"0\r\n\r\n") {
+                let n = stream.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buffer.extend_from_slice(&chunk[..n]);
+            }
+        }
+        None => {}
+    }
+    Some(buffer)
+}

@@ -1,0 +1,146 @@
+//! Store faults through a real socket: a proxy between the SDK and DynamoDB
+//! Local plays each fault. The answer is always the contract's 500, within a
+//! bounded time, leaking nothing; one log line carries the cause and the
+//! request id; and the very next request succeeds once the fault is gone.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::fault_proxy::{
+    Fault, FaultProxy, INTERNAL_SERVER_ERROR, THROTTLING, THROUGHPUT_EXCEEDED,
+};
+use common::{EXAMPLE_FIXTURE, read, request_as, seeded_store};
+use serde_json::{Value, json};
+use tracking_status::config::OPERATION_TIMEOUT;
+use tracking_status::http::handle;
+use tracking_status::store::dynamodb::DynamoStore;
+use tracking_status::telemetry::json_subscriber;
+
+/// A request makes at most two sequential rounds of calls, each capped by the
+/// SDK's operation timeout; template.yaml gives the function 6 s.
+const BOUND: Duration = Duration::from_millis(2 * OPERATION_TIMEOUT.as_millis() as u64 + 500);
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn take_lines(&self) -> Vec<Value> {
+        let bytes = std::mem::take(&mut *self.0.lock().unwrap());
+        String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+/// A store whose every call goes through a fault proxy, with its own tables.
+async fn store_behind_proxy() -> (DynamoStore, FaultProxy) {
+    let seeded = seeded_store(EXAMPLE_FIXTURE).await;
+    let proxy = FaultProxy::start(&common::endpoint()).await;
+    let client = common::client_for(proxy.endpoint(), None).await;
+    (DynamoStore::new(client, seeded.tables().clone()), proxy)
+}
+
+async fn fault_gives_a_clean_500(fault: Fault) -> Duration {
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let _logs =
+        tracing::subscriber::set_default(json_subscriber(Some("info"), move || sink.clone()));
+    let (store, proxy) = store_behind_proxy().await;
+
+    // healthy first, so pooled connections exist when the fault starts
+    let (status, _) = read(handle(&store, request_as(Some("user_dev"), "42")).await);
+    assert_eq!(status, 200);
+    captured.take_lines();
+
+    proxy.set(fault.clone());
+    let started = Instant::now();
+    let (status, body) = read(handle(&store, request_as(Some("user_dev"), "42")).await);
+    let elapsed = started.elapsed();
+    assert_eq!(status, 500, "{fault:?}: {body}");
+    assert_eq!(
+        body,
+        json!({"data": null, "error": {"status": 500, "name": "InternalServerError", "message": "Internal server error", "details": {}}})
+    );
+    assert!(elapsed < BOUND, "{fault:?} took {elapsed:?}");
+
+    let lines: Vec<Value> = captured
+        .take_lines()
+        .into_iter()
+        .filter(|l| l["fields"]["status"].is_number())
+        .collect();
+    assert_eq!(lines.len(), 1, "{fault:?}: {lines:#?}");
+    assert_eq!(lines[0]["level"], "ERROR");
+    assert_eq!(lines[0]["fields"]["request_id"], "http-200-member");
+    assert!(
+        lines[0]["fields"]["cause"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty())
+    );
+
+    proxy.set(Fault::None);
+    let (status, body) = read(handle(&store, request_as(Some("user_dev"), "42")).await);
+    assert_eq!(status, 200, "after {fault:?}: {body}");
+    println!("fault {fault:?}: 500 after {elapsed:?}; next request 200");
+    elapsed
+}
+
+#[tokio::test]
+async fn unreachable() {
+    fault_gives_a_clean_500(Fault::Unreachable).await;
+}
+
+#[tokio::test]
+async fn slow_beyond_the_attempt_timeout() {
+    fault_gives_a_clean_500(Fault::Slow(Duration::from_secs(10))).await;
+}
+
+#[tokio::test]
+async fn provisioned_throughput_exceeded() {
+    fault_gives_a_clean_500(Fault::Error {
+        status: 400,
+        error_type: THROUGHPUT_EXCEEDED,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn throttling() {
+    fault_gives_a_clean_500(Fault::Error {
+        status: 400,
+        error_type: THROTTLING,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn internal_server_errors() {
+    fault_gives_a_clean_500(Fault::Error {
+        status: 500,
+        error_type: INTERNAL_SERVER_ERROR,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_attribute_of_the_wrong_type() {
+    fault_gives_a_clean_500(Fault::Rewrite {
+        from: r#""workspaceId":{"S":"ws_acme"}"#.into(),
+        to: r#""workspaceId":{"N":"7"}"#.into(),
+    })
+    .await;
+}

@@ -1,0 +1,317 @@
+//! Hostile input over the whole invocation path (`lambda::invoke`: raw payload
+//! -> request -> handler -> proxy response): whatever arrives, the answer is a
+//! response of the contract, never a panic or a hang.
+//!
+//! `PROPTEST_CASES` sets the number of cases (default 10,000 over the in-memory
+//! store, a tenth of that, at most 1,000, over DynamoDB Local).
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use lambda_http::Context;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+use tracking_status::fixture::Fixture;
+use tracking_status::lambda::{ProxyResponse, invoke};
+use tracking_status::store::StatusStore;
+use tracking_status::store::memory::MemoryStore;
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
+}
+
+/// Any JSON value, nested a few levels, with numbers beyond i64 and u64.
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        Just(serde_json::from_str("18446744073709551616123").unwrap()),
+        Just(json!(-1e300)),
+        any::<String>().prop_map(Value::from),
+        Just(json!("user_dev")),
+        Just(json!("user_owner")),
+        Just(json!("")),
+    ];
+    leaf.prop_recursive(3, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("userId".to_string()),
+                    Just("principalId".to_string()),
+                    Just("lambda".to_string()),
+                    Just("jwt".to_string()),
+                    Just("claims".to_string()),
+                    Just("sub".to_string()),
+                    any::<String>()
+                ],
+                inner,
+                0..5
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+fn program_id() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => Just("42".to_string()),
+        1 => Just("43".to_string()),
+        1 => Just("042".to_string()),
+        1 => Just("0".to_string()),
+        1 => Just("9007199254740992".to_string()),
+        1 => Just("٤٢".to_string()),
+        1 => Just("%34%32".to_string()),
+        1 => Just("4\u{0}2".to_string()),
+        1 => "[0-9]{1,30}",
+        2 => any::<String>(),
+        1 => (1usize..20_000).prop_map(|n| "9".repeat(n)),
+    ]
+}
+
+fn method() -> impl Strategy<Value = String> {
+    prop_oneof![
+        12 => Just("GET".to_string()),
+        1 => Just("POST".to_string()),
+        1 => Just("HEAD".to_string()),
+        1 => Just("OPTIONS".to_string()),
+        1 => Just("get".to_string()),
+        1 => any::<String>(),
+    ]
+}
+
+/// A user id: mostly the example fixture's users, else anything.
+fn user_id() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        4 => prop_oneof![Just("user_dev"), Just("user_owner"), Just("user_billing"), Just("user_nobody")].prop_map(Value::from),
+        1 => json_value(),
+    ]
+}
+
+/// An authorizer context: one of the contract's shapes for the event's API
+/// (REST: userId or principalId; HTTP: lambda.userId or jwt.claims.sub), the
+/// other API's shape, or any JSON value.
+#[derive(Debug, Clone)]
+enum Authorizer {
+    OwnShape(bool, Value),
+    OtherShape(Value),
+    Any(Value),
+}
+
+fn authorizer() -> impl Strategy<Value = Authorizer> {
+    prop_oneof![
+        8 => (any::<bool>(), user_id()).prop_map(|(first, id)| Authorizer::OwnShape(first, id)),
+        1 => user_id().prop_map(Authorizer::OtherShape),
+        1 => json_value().prop_map(Authorizer::Any),
+    ]
+}
+
+impl Authorizer {
+    fn for_api(self, rest: bool) -> Value {
+        match (self, rest) {
+            (Authorizer::OwnShape(true, id), true) => json!({"userId": id}),
+            (Authorizer::OwnShape(false, id), true) => json!({"principalId": id}),
+            (Authorizer::OwnShape(true, id), false) => json!({"lambda": {"userId": id}}),
+            (Authorizer::OwnShape(false, id), false) => json!({"jwt": {"claims": {"sub": id}}}),
+            (Authorizer::OtherShape(id), true) => json!({"lambda": {"userId": id}}),
+            (Authorizer::OtherShape(id), false) => json!({"userId": id}),
+            (Authorizer::Any(value), _) => value,
+        }
+    }
+}
+
+/// What to do with the event's requestContext.
+#[derive(Debug, Clone)]
+enum ContextChange {
+    Authorizer(Authorizer),
+    Remove,
+    Null,
+    Replace(Value),
+}
+
+fn context_change() -> impl Strategy<Value = ContextChange> {
+    prop_oneof![
+        12 => authorizer().prop_map(ContextChange::Authorizer),
+        1 => Just(ContextChange::Remove),
+        1 => Just(ContextChange::Null),
+        1 => json_value().prop_map(ContextChange::Replace),
+    ]
+}
+
+prop_compose! {
+    fn event()(
+        rest in any::<bool>(),
+        program_id in program_id(),
+        drop_path_parameters in prop::bool::weighted(0.1),
+        path in prop_oneof![4 => Just(None), 1 => any::<String>().prop_map(Some)],
+        method in method(),
+        context in context_change(),
+        body in prop_oneof![6 => Just(Value::Null), 2 => any::<String>().prop_map(Value::from), 1 => json_value()],
+        base64 in prop_oneof![8 => Just(Value::Bool(false)), 2 => any::<bool>().prop_map(Value::from), 1 => json_value()],
+        headers in prop_oneof![
+            6 => Just(BTreeMap::new()),
+            3 => prop::collection::btree_map("[a-z][a-z0-9-]{0,20}", "[ -~]{0,60}", 1..4),
+            1 => prop::collection::btree_map(any::<String>(), any::<String>(), 1..4),
+        ],
+        big_header in prop_oneof![9 => Just(0usize), 1 => 1usize..65_536],
+    ) -> Value {
+        let mut event: Value = if rest {
+            serde_json::from_str(include_str!("../events/rest-200-member.json")).unwrap()
+        } else {
+            serde_json::from_str(include_str!("../events/http-200-member.json")).unwrap()
+        };
+        event["pathParameters"] = if drop_path_parameters { Value::Null } else { json!({"programId": program_id}) };
+        if let Some(path) = path {
+            event[if rest { "path" } else { "rawPath" }] = Value::from(path);
+        }
+        if rest {
+            event["httpMethod"] = Value::from(method);
+        } else {
+            event["requestContext"]["http"]["method"] = Value::from(method);
+        }
+        match context {
+            ContextChange::Authorizer(authorizer) => event["requestContext"]["authorizer"] = authorizer.for_api(rest),
+            ContextChange::Remove => { event.as_object_mut().unwrap().remove("requestContext"); }
+            ContextChange::Null => event["requestContext"] = Value::Null,
+            ContextChange::Replace(value) => event["requestContext"] = value,
+        }
+        event["body"] = body;
+        event["isBase64Encoded"] = base64;
+        let mut headers: BTreeMap<String, String> = headers;
+        if big_header > 0 {
+            headers.insert("x-big".into(), "x".repeat(big_header));
+        }
+        if !headers.is_empty() {
+            event["headers"] = json!(headers);
+        }
+        event
+    }
+}
+
+/// Asserts that the response is one of the contract's, with its headers and body.
+fn assert_contract(response: &ProxyResponse) -> Result<(), TestCaseError> {
+    let status = response.status_code;
+    prop_assert!(
+        [200, 400, 401, 403, 404, 405, 500].contains(&status),
+        "status {}",
+        status
+    );
+    prop_assert_eq!(
+        response.headers.get("content-type").map(String::as_str),
+        Some("application/json")
+    );
+    prop_assert_eq!(
+        response.headers.get("cache-control").map(String::as_str),
+        Some("no-store")
+    );
+    let body: Value =
+        serde_json::from_str(&response.body).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    if status == 200 {
+        prop_assert!(body["data"]["programId"].is_string());
+        prop_assert!(body.get("error").is_none());
+    } else {
+        prop_assert_eq!(&body["data"], &Value::Null);
+        prop_assert_eq!(&body["error"]["status"], &json!(status));
+        prop_assert!(
+            body["error"]["name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with("Error"))
+        );
+        prop_assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+        prop_assert!(body["error"]["details"].is_object());
+    }
+    if status == 405 {
+        prop_assert_eq!(
+            response.headers.get("allow").map(String::as_str),
+            Some("GET")
+        );
+    }
+    Ok(())
+}
+
+/// Runs `cases` generated events through `invoke` over `store`; returns the statuses seen.
+/// The runtime is the one the store's client was built on: its connections belong to it.
+fn run_hostile<S: StatusStore>(
+    runtime: &tokio::runtime::Runtime,
+    store: &S,
+    cases: u32,
+) -> BTreeMap<u16, u32> {
+    let seen = std::cell::RefCell::new(BTreeMap::new());
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&event(), |event| {
+            let payload = RawValue::from_string(event.to_string()).unwrap();
+            let response = runtime.block_on(async {
+                tokio::time::timeout(
+                    std::time::Duration::from_secs(10),
+                    invoke(store, &payload, Context::default()),
+                )
+                .await
+                .map_err(|_| TestCaseError::fail("the invocation hung"))
+            })?;
+            assert_contract(&response)?;
+            *seen.borrow_mut().entry(response.status_code).or_insert(0) += 1;
+            Ok(())
+        })
+        .unwrap();
+    seen.into_inner()
+}
+
+#[test]
+fn any_event_gets_a_contract_response_in_memory() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let store =
+        MemoryStore::from_fixture(&Fixture::parse(common::EXAMPLE_FIXTURE).unwrap()).unwrap();
+    let seen = run_hostile(&runtime, &store, cases());
+    println!(
+        "hostile inputs over the in-memory store: {} cases, statuses {seen:?}",
+        seen.values().sum::<u32>()
+    );
+    // the generator reaches every outcome of the contract but the store's 500
+    for status in [200, 400, 401, 403, 404, 405] {
+        assert!(
+            seen.contains_key(&status),
+            "no case reached {status}: {seen:?}"
+        );
+    }
+}
+
+#[test]
+fn any_event_gets_a_contract_response_from_dynamodb_local() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = runtime.block_on(common::seeded_store(common::EXAMPLE_FIXTURE));
+    let seen = run_hostile(&runtime, &store, (cases() / 10).clamp(1, 1_000));
+    println!(
+        "hostile inputs over DynamoDB Local: {} cases, statuses {seen:?}",
+        seen.values().sum::<u32>()
+    );
+    assert!(
+        !seen.contains_key(&500),
+        "DynamoDB refused a request the function built: {seen:?}"
+    );
+}
