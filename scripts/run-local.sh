@@ -30,7 +30,7 @@ log "loading fixtures/example.json (the shared example fixture)"
 cargo run --quiet --bin seed -- fixtures/example.json
 
 log "serving the function on 127.0.0.1:$lambda_port; in another shell:"
-log "  .local/venv/bin/cargo-lambda lambda invoke tracking-status -P $lambda_port --data-file events/http-200-member.json"
+log "  .local/venv/bin/cargo-lambda lambda invoke tracking-status -A 127.0.0.1 -P $lambda_port --data-file events/http-200-member.json"
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$lambda_port" &
 WATCH_PID=$!
 wait "$WATCH_PID"
