@@ -76,6 +76,15 @@ impl TableNames {
     }
 }
 
+/// Whether init warms the DynamoDB connection (`WARM_UP_CONNECTION`, on unless
+/// `0` or `false`; the benchmark turns it off to measure what it saves).
+pub fn warm_up_enabled() -> bool {
+    !matches!(
+        std::env::var("WARM_UP_CONNECTION").as_deref(),
+        Ok("0" | "false")
+    )
+}
+
 /// How long one DynamoDB attempt may take before it is cut and retried.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(800);
 /// How long one DynamoDB call may take in all, retries included.

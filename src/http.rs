@@ -103,8 +103,8 @@ fn raw_program_id(request: &Request) -> Option<String> {
     } else {
         path
     };
-    path.find(ROUTE_PREFIX)
-        .map(|at| path[at + ROUTE_PREFIX.len()..].to_string())
+    path.split_once(ROUTE_PREFIX)
+        .map(|(_, rest)| rest.to_string())
 }
 
 /// API Gateway's own request id, which ties our log line to its access log.

@@ -1,10 +1,26 @@
 //! The Lambda function: wire once at init, then serve invocations.
 
+// The release profile aborts on panic (BENCHMARKS.md, "Panics"): the request
+// path may not contain an explicit panic, unwrap, expect or unchecked index.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+
 use std::convert::Infallible;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::value::RawValue;
-use tracking_status::config::{TableNames, sdk_config_loader};
+use tracking_status::config::{TableNames, sdk_config_loader, warm_up_enabled};
 use tracking_status::store::dynamodb::DynamoStore;
 use tracking_status::{lambda, telemetry};
 
@@ -18,6 +34,12 @@ async fn main() -> Result<(), Error> {
         aws_sdk_dynamodb::Client::new(&sdk_config),
         TableNames::from_env(),
     );
+    if warm_up_enabled()
+        && let Err(error) = store.warm_up().await
+    {
+        // Not fatal: the first request will connect, or report the store's failure.
+        tracing::warn!(cause = %error, "connection warm-up failed");
+    }
     let store = &store;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move {

@@ -22,21 +22,21 @@ impl Timestamp {
     /// digits are truncated.
     pub fn parse(raw: &str) -> Result<Self, TimestampError> {
         OffsetDateTime::parse(raw, &Rfc3339)
-            .map(Self::from_datetime)
-            .map_err(|_| TimestampError(raw.chars().take(64).collect()))
+            .ok()
+            .and_then(Self::from_datetime)
+            .ok_or_else(|| TimestampError(raw.chars().take(64).collect()))
     }
 
     pub fn now() -> Self {
-        Self::from_datetime(OffsetDateTime::now_utc())
+        let now = OffsetDateTime::now_utc();
+        Self::from_datetime(now).unwrap_or(Timestamp(now))
     }
 
-    fn from_datetime(at: OffsetDateTime) -> Self {
-        let at = at.to_offset(UtcOffset::UTC);
-        let millis = at.millisecond();
-        Timestamp(
-            at.replace_millisecond(millis)
-                .expect("a millisecond read from a valid time"),
-        )
+    /// None when the instant has no UTC date in years 0..=9999
+    /// (`9999-12-31T23:59:59-01:00` is in year 10000 in UTC).
+    fn from_datetime(at: OffsetDateTime) -> Option<Self> {
+        let at = at.checked_to_offset(UtcOffset::UTC)?;
+        at.replace_millisecond(at.millisecond()).ok().map(Timestamp)
     }
 }
 
@@ -95,6 +95,8 @@ mod tests {
             "1749291825000",
             "yesterday",
             "2026-13-01T00:00:00Z",
+            // valid RFC 3339, but year 10000 in UTC: refused, not a panic
+            "9999-12-31T23:59:59-01:00",
         ] {
             assert!(Timestamp::parse(raw).is_err(), "{raw:?}");
         }

@@ -1,6 +1,7 @@
 //! A fault-injecting HTTP proxy between the SDK and DynamoDB Local, on loopback.
 //! It forwards each request unchanged, or plays the fault it is set to.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,7 +33,24 @@ pub const INTERNAL_SERVER_ERROR: &str = "com.amazonaws.dynamodb.v20120810#Intern
 #[derive(Clone)]
 pub struct FaultProxy {
     endpoint: String,
-    fault: Arc<Mutex<Fault>>,
+    state: Arc<State>,
+}
+
+/// What the connections share: the fault in force, and what they observed.
+#[derive(Default)]
+struct State {
+    fault: Mutex<Option<Fault>>,
+    /// Ask DynamoDB for `ReturnConsumedCapacity: TOTAL` on every request.
+    measure_capacity: AtomicBool,
+    requests: AtomicU64,
+    /// Consumed capacity units reported by DynamoDB, in millionths.
+    capacity_micro_units: AtomicU64,
+}
+
+impl State {
+    fn fault(&self) -> Fault {
+        self.fault.lock().unwrap().clone().unwrap_or(Fault::None)
+    }
 }
 
 impl FaultProxy {
@@ -41,14 +59,14 @@ impl FaultProxy {
         let upstream = upstream.trim_start_matches("http://").to_string();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let fault = Arc::new(Mutex::new(Fault::None));
-        let shared = fault.clone();
+        let state = Arc::new(State::default());
+        let shared = state.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 tokio::spawn(serve(client, upstream.clone(), shared.clone()));
             }
         });
-        FaultProxy { endpoint, fault }
+        FaultProxy { endpoint, state }
     }
 
     pub fn endpoint(&self) -> &str {
@@ -56,18 +74,41 @@ impl FaultProxy {
     }
 
     pub fn set(&self, fault: Fault) {
-        *self.fault.lock().unwrap() = fault;
+        *self.state.fault.lock().unwrap() = Some(fault);
+    }
+
+    /// From now on, asks DynamoDB to report the capacity each request consumes.
+    pub fn measure_capacity(&self) {
+        self.state.measure_capacity.store(true, Ordering::Relaxed);
+    }
+
+    /// (requests seen, capacity units consumed) since the last reset.
+    pub fn observed(&self) -> (u64, f64) {
+        let micro = self.state.capacity_micro_units.load(Ordering::Relaxed);
+        (
+            self.state.requests.load(Ordering::Relaxed),
+            micro as f64 / 1e6,
+        )
+    }
+
+    pub fn reset_observed(&self) {
+        self.state.requests.store(0, Ordering::Relaxed);
+        self.state.capacity_micro_units.store(0, Ordering::Relaxed);
     }
 }
 
 /// One client connection: requests in order, each answered before the next (HTTP/1.1 keep-alive).
-async fn serve(mut client: TcpStream, upstream: String, fault: Arc<Mutex<Fault>>) {
+async fn serve(mut client: TcpStream, upstream: String, state: Arc<State>) {
     loop {
-        let Some(request) = read_message(&mut client).await else {
+        let Some(mut request) = read_message(&mut client).await else {
             return;
         };
-        let current = fault.lock().unwrap().clone();
-        let response = match current {
+        state.requests.fetch_add(1, Ordering::Relaxed);
+        let measure = state.measure_capacity.load(Ordering::Relaxed);
+        if measure {
+            request = with_consumed_capacity(&request);
+        }
+        let response = match state.fault() {
             Fault::None => forward(&upstream, &request).await,
             Fault::Unreachable => return,
             Fault::Slow(delay) => {
@@ -79,6 +120,15 @@ async fn serve(mut client: TcpStream, upstream: String, fault: Arc<Mutex<Fault>>
                 .await
                 .map(|r| rewrite(&r, &from, &to)),
         };
+        if let Some(units) = response
+            .as_deref()
+            .filter(|_| measure)
+            .and_then(consumed_capacity)
+        {
+            state
+                .capacity_micro_units
+                .fetch_add((units * 1e6).round() as u64, Ordering::Relaxed);
+        }
         let Some(response) = response else {
             return;
         };
@@ -120,6 +170,36 @@ fn rewrite(response: &[u8], from: &str, to: &str) -> Vec<u8> {
     out.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
     out.push_str(&body);
     out.into_bytes()
+}
+
+/// Adds `"ReturnConsumedCapacity":"TOTAL"` to a DynamoDB JSON request. DynamoDB
+/// Local does not check signatures, so the body may change.
+fn with_consumed_capacity(request: &[u8]) -> Vec<u8> {
+    let Some(split) = find(request, b"\r\n\r\n").map(|at| at + 4) else {
+        return request.to_vec();
+    };
+    let Ok(serde_json::Value::Object(mut body)) = serde_json::from_slice(&request[split..]) else {
+        return request.to_vec();
+    };
+    body.insert("ReturnConsumedCapacity".into(), "TOTAL".into());
+    let body = serde_json::Value::Object(body).to_string();
+    let head = String::from_utf8_lossy(&request[..split]);
+    let mut out = String::new();
+    for line in head.split("\r\n").filter(|l| !l.is_empty()) {
+        if !line.to_ascii_lowercase().starts_with("content-length:") {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str(&format!("content-length: {}\r\n\r\n{body}", body.len()));
+    out.into_bytes()
+}
+
+/// `ConsumedCapacity.CapacityUnits` of a DynamoDB JSON response, if reported.
+fn consumed_capacity(response: &[u8]) -> Option<f64> {
+    let split = find(response, b"\r\n\r\n")? + 4;
+    let body: serde_json::Value = serde_json::from_slice(&response[split..]).ok()?;
+    body["ConsumedCapacity"]["CapacityUnits"].as_f64()
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

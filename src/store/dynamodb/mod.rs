@@ -34,6 +34,21 @@ impl DynamoStore {
         DynamoStore { client, tables }
     }
 
+    /// Opens the connection to DynamoDB during init — DNS, TCP, TLS and
+    /// credentials — so the first request does not pay for it. It uses a read
+    /// the role already allows: a GetItem of program id 0, which cannot exist.
+    pub async fn warm_up(&self) -> StoreResult<()> {
+        self.client
+            .get_item()
+            .table_name(&self.tables.programs)
+            .key("id", AttributeValue::N("0".into()))
+            .projection_expression("id")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable("GetItem warm-up"))
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }

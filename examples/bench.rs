@@ -1,0 +1,571 @@
+//! The benchmark driver of `scripts/bench.sh` (not a test: it reports, it does not judge).
+//! An example rather than a `cargo bench` target so that it builds with the
+//! release profile (panic = "abort") and shares its artifacts.
+//!
+//! It runs release binaries the way Lambda does — a stand-in for the Lambda
+//! Runtime API on loopback hands them events — against DynamoDB Local loaded
+//! with a realistic fixture, and prints medians and ratios measured side by
+//! side in one run. Inputs come from the environment (`scripts/bench.sh` sets them):
+//!
+//! - `BENCH_FUNCTION`, `BENCH_HELLO`: the release binaries of tracking-status and examples/hello;
+//! - `BENCH_DYNAMODB`: the DynamoDB Local endpoint, with the fixture loaded under `BENCH_TABLE_PREFIX`;
+//! - `BENCH_COLD_RUNS` (default 20), `BENCH_WARM_RUNS` (default 1000).
+
+#[path = "../tests/common/fault_proxy.rs"]
+#[allow(dead_code)]
+mod fault_proxy;
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fault_proxy::{Fault, FaultProxy};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Mutex, mpsc};
+use tracking_status::config::TABLE_VARIABLES;
+use tracking_status::fixture::Fixture;
+use tracking_status::lambda::{ProxyResponse, invoke};
+use tracking_status::store::memory::MemoryStore;
+
+const EVENT: &str = include_str!("../events/http-200-member.json");
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/bench.sh"))
+}
+
+// ---------------------------------------------------------------------------
+// A stand-in for the Lambda Runtime API (2018-06-01) on loopback.
+
+/// What the function answered, and when.
+#[derive(Debug)]
+struct Answer {
+    /// When the function asked for the event (its init was done).
+    polled: Instant,
+    answered: Instant,
+    body: String,
+    error: bool,
+}
+
+struct RuntimeApi {
+    address: String,
+    events: mpsc::Sender<String>,
+    answers: Mutex<mpsc::Receiver<Answer>>,
+}
+
+impl RuntimeApi {
+    async fn start() -> Arc<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let (events, pending) = mpsc::channel::<String>(1);
+        let (answered, answers) = mpsc::channel::<Answer>(16);
+        let pending = Arc::new(Mutex::new(pending));
+        let polled_at = Arc::new(std::sync::Mutex::new(Instant::now()));
+        tokio::spawn(async move {
+            while let Ok((connection, _)) = listener.accept().await {
+                connection.set_nodelay(true).unwrap();
+                tokio::spawn(serve(
+                    connection,
+                    pending.clone(),
+                    answered.clone(),
+                    polled_at.clone(),
+                ));
+            }
+        });
+        Arc::new(RuntimeApi {
+            address,
+            events,
+            answers: Mutex::new(answers),
+        })
+    }
+
+    /// Hands one event to the function and waits for its answer.
+    async fn invoke(&self, event: &str) -> (Instant, Answer) {
+        let sent = Instant::now();
+        self.events.send(event.to_string()).await.unwrap();
+        let answer =
+            tokio::time::timeout(Duration::from_secs(30), self.answers.lock().await.recv())
+                .await
+                .expect("the function answered within 30 s")
+                .unwrap();
+        (sent, answer)
+    }
+}
+
+async fn serve(
+    mut connection: TcpStream,
+    pending: Arc<Mutex<mpsc::Receiver<String>>>,
+    answered: mpsc::Sender<Answer>,
+    polled_at: Arc<std::sync::Mutex<Instant>>,
+) {
+    let mut request_id = 0u64;
+    loop {
+        let Some((head, body)) = read_request(&mut connection).await else {
+            return;
+        };
+        let path = head
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        if path.ends_with("/invocation/next") {
+            *polled_at.lock().unwrap() = Instant::now();
+            // Wait for an event, unless the process goes away first: a killed
+            // process must not take the next process's event with it.
+            let event = {
+                let mut pending = pending.lock().await;
+                tokio::select! {
+                    event = pending.recv() => event,
+                    _ = closed(&connection) => None,
+                }
+            };
+            let Some(event) = event else {
+                return;
+            };
+            request_id += 1;
+            let deadline = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+                + 30_000;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nlambda-runtime-aws-request-id: req-{request_id}\r\n\
+                 lambda-runtime-deadline-ms: {deadline}\r\n\
+                 lambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:123456789012:function:bench\r\n\
+                 lambda-runtime-trace-id: Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0\r\n\
+                 content-length: {}\r\n\r\n{event}",
+                event.len()
+            );
+            if connection.write_all(response.as_bytes()).await.is_err() {
+                return;
+            }
+        } else {
+            let answered_at = Instant::now();
+            let accepted =
+                "HTTP/1.1 202 Accepted\r\ncontent-length: 16\r\n\r\n{\"status\":\"OK\"}\n";
+            if connection.write_all(accepted.as_bytes()).await.is_err() {
+                return;
+            }
+            let polled = *polled_at.lock().unwrap();
+            let answer = Answer {
+                polled,
+                answered: answered_at,
+                body: String::from_utf8_lossy(&body).into_owned(),
+                error: path.contains("/error"),
+            };
+            let _ = answered.send(answer).await;
+        }
+    }
+}
+
+/// Resolves when the peer has closed the connection.
+async fn closed(connection: &TcpStream) {
+    let mut byte = [0u8; 1];
+    loop {
+        match connection.peek(&mut byte).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+        }
+    }
+}
+
+/// One HTTP/1.1 request: its head and its Content-Length body.
+async fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 16384];
+    loop {
+        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buffer[..at]).into_owned();
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().to_string())
+                })
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            while buffer.len() < at + 4 + length {
+                let n = stream.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buffer.extend_from_slice(&chunk[..n]);
+            }
+            return Some((head, buffer[at + 4..at + 4 + length].to_vec()));
+        }
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Processes.
+
+struct Function {
+    child: Child,
+}
+
+impl Function {
+    fn spawn(binary: &str, api: &RuntimeApi, dynamodb: &str, extra: &[(&str, &str)]) -> Self {
+        let prefix = std::env::var("BENCH_TABLE_PREFIX").unwrap_or_default();
+        let mut command = Command::new(binary);
+        command
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "tracking-status")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (variable, default) in TABLE_VARIABLES {
+            command.env(variable, format!("{prefix}{default}"));
+        }
+        for (key, value) in extra {
+            command.env(key, value);
+        }
+        Function {
+            child: command.spawn().expect("the function starts"),
+        }
+    }
+
+    /// (VmRSS, VmHWM) in kB.
+    fn memory(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn assert_ok(answer: &Answer) {
+    assert!(
+        !answer.error,
+        "the function reported an error: {}",
+        answer.body
+    );
+    let response: Value = serde_json::from_str(&answer.body).expect("a JSON response");
+    let status = response["statusCode"].as_u64().unwrap_or(0);
+    assert!(status == 200, "expected a 200, got {}", answer.body);
+}
+
+// ---------------------------------------------------------------------------
+// Statistics.
+
+fn median(samples: &mut [Duration]) -> Duration {
+    percentile(samples, 50.0)
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    let rank = ((p / 100.0) * (samples.len() - 1) as f64).round() as usize;
+    samples[rank]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+struct Cold {
+    /// spawn -> first response posted
+    first_response: Duration,
+    /// spawn -> first poll of /next (init)
+    init: Duration,
+    /// first poll -> first response (the first request)
+    first_request: Duration,
+}
+
+/// Spawns `runs` fresh processes and measures each one's first invocation.
+async fn cold_starts(
+    binary: &str,
+    api: &RuntimeApi,
+    dynamodb: &str,
+    extra: &[(&str, &str)],
+    runs: usize,
+) -> Vec<Cold> {
+    let mut results = Vec::new();
+    for _ in 0..runs {
+        let spawned = Instant::now();
+        let function = Function::spawn(binary, api, dynamodb, extra);
+        let (_, answer) = api.invoke(EVENT).await;
+        if binary.ends_with("tracking-status") {
+            assert_ok(&answer);
+        }
+        results.push(Cold {
+            first_response: answer.answered - spawned,
+            init: answer.polled.saturating_duration_since(spawned),
+            first_request: answer.answered - answer.polled.max(spawned),
+        });
+        drop(function);
+    }
+    results
+}
+
+/// Warm invocation latencies (event handed over -> response posted) of one process.
+async fn warm(
+    api: &RuntimeApi,
+    runs: usize,
+    check: bool,
+    mut each: impl FnMut(usize),
+) -> Vec<Duration> {
+    let mut latencies = Vec::with_capacity(runs);
+    for i in 0..runs {
+        let (sent, answer) = api.invoke(EVENT).await;
+        if check {
+            assert_ok(&answer);
+        }
+        latencies.push(answer.answered - sent);
+        each(i + 1);
+    }
+    latencies
+}
+
+fn cold_summary(cold: &[Cold]) -> (Duration, Duration, Duration) {
+    let mut first: Vec<_> = cold.iter().map(|c| c.first_response).collect();
+    let mut init: Vec<_> = cold.iter().map(|c| c.init).collect();
+    let mut request: Vec<_> = cold.iter().map(|c| c.first_request).collect();
+    (median(&mut first), median(&mut init), median(&mut request))
+}
+
+// ---------------------------------------------------------------------------
+// CPU per warm request, in process.
+
+fn cpu_per_request() -> (Duration, Duration, usize) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let store = MemoryStore::from_fixture(
+        &Fixture::parse(include_str!("../fixtures/example.json")).unwrap(),
+    )
+    .unwrap();
+    let payload = serde_json::value::RawValue::from_string(EVENT.to_string()).unwrap();
+    let real = runtime.block_on(invoke(&store, &payload, lambda_http::Context::default()));
+    let body_size = real.body.len();
+    let static_response = ProxyResponse {
+        status_code: 200,
+        headers: real.headers.clone(),
+        body: "x".repeat(body_size),
+        is_base64_encoded: false,
+    };
+    let per_iteration = |f: &mut dyn FnMut()| {
+        let mut batches = Vec::new();
+        for _ in 0..15 {
+            let started = Instant::now();
+            for _ in 0..2_000 {
+                f();
+            }
+            batches.push(started.elapsed() / 2_000);
+        }
+        median(&mut batches)
+    };
+    // Both sides end as the runtime ends: the response serialized to JSON.
+    let ours = per_iteration(&mut || {
+        let response = runtime.block_on(invoke(&store, &payload, lambda_http::Context::default()));
+        std::hint::black_box(serde_json::to_string(&response).unwrap());
+    });
+    let baseline = per_iteration(&mut || {
+        std::hint::black_box(&payload);
+        std::hint::black_box(serde_json::to_string(&static_response.clone()).unwrap());
+    });
+    (ours, baseline, body_size)
+}
+
+// ---------------------------------------------------------------------------
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let function = env("BENCH_FUNCTION");
+    let hello = env("BENCH_HELLO");
+    let dynamodb = env("BENCH_DYNAMODB");
+    let cold_runs = env_number("BENCH_COLD_RUNS", 20);
+    let warm_runs = env_number("BENCH_WARM_RUNS", 1000);
+    let api = RuntimeApi::start().await;
+    let line = |name: &str, value: String| println!("{name:<62} {value}");
+
+    // Cold starts, side by side with the hello world.
+    let ours = cold_starts(&function, &api, &dynamodb, &[], cold_runs).await;
+    let theirs = cold_starts(&hello, &api, &dynamodb, &[], cold_runs).await;
+    let no_warm_up = cold_starts(
+        &function,
+        &api,
+        &dynamodb,
+        &[("WARM_UP_CONNECTION", "0")],
+        cold_runs,
+    )
+    .await;
+    let (our_cold, our_init, our_first) = cold_summary(&ours);
+    let (hello_cold, _, _) = cold_summary(&theirs);
+    let (plain_cold, plain_init, plain_first) = cold_summary(&no_warm_up);
+
+    // Warm latency and memory, one process.
+    let process = Function::spawn(&function, &api, &dynamodb, &[]);
+    let mut rss_at = HashMap::new();
+    let mut latencies = warm(&api, warm_runs, true, |done| {
+        if done == 100 || done == warm_runs {
+            rss_at.insert(done, process.memory());
+        }
+    })
+    .await;
+    drop(process);
+    let our_warm = median(&mut latencies);
+    let our_p99 = percentile(&mut latencies, 99.0);
+
+    let hello_process = Function::spawn(&hello, &api, &dynamodb, &[]);
+    let mut hello_latencies = warm(&api, warm_runs, false, |_| {}).await;
+    let hello_rss = hello_process.memory();
+    drop(hello_process);
+    let hello_warm = median(&mut hello_latencies);
+
+    line(
+        "cold start: spawn -> first response, median (ms)",
+        format!("{:.2} (n = {cold_runs})", ms(our_cold)),
+    );
+    line(
+        "  of which init: spawn -> first poll (ms)",
+        format!("{:.2}", ms(our_init)),
+    );
+    line(
+        "  of which first request (ms)",
+        format!("{:.2}", ms(our_first)),
+    );
+    line(
+        "cold start without the connection warm-up (ms)",
+        format!("{:.2}", ms(plain_cold)),
+    );
+    line(
+        "  init / first request without warm-up (ms)",
+        format!("{:.2} / {:.2}", ms(plain_init), ms(plain_first)),
+    );
+    line(
+        "hello world cold start, median (ms)",
+        format!("{:.2}", ms(hello_cold)),
+    );
+    let our_overhead = our_cold.saturating_sub(our_warm);
+    let hello_overhead = hello_cold.saturating_sub(hello_warm);
+    line(
+        "cold overhead (cold - warm median): ours / hello (ms)",
+        format!("{:.2} / {:.2}", ms(our_overhead), ms(hello_overhead)),
+    );
+    line(
+        "cold overhead ratio, ours / hello (goal <= 2.0)",
+        format!(
+            "{:.2}",
+            our_overhead.as_secs_f64() / hello_overhead.as_secs_f64()
+        ),
+    );
+    line(
+        "warm latency median / p99 (ms)",
+        format!("{:.3} / {:.3} (n = {warm_runs})", ms(our_warm), ms(our_p99)),
+    );
+    line(
+        "hello world warm latency median (ms)",
+        format!("{:.3}", ms(hello_warm)),
+    );
+    let (rss_100, _) = rss_at.get(&100).copied().unwrap_or_default();
+    let (rss_end, hwm_end) = rss_at.get(&warm_runs).copied().unwrap_or_default();
+    line(
+        "memory: RSS after 100 / after all warm invocations, peak (MB)",
+        format!(
+            "{:.1} / {:.1}, peak {:.1}",
+            rss_100 as f64 / 1024.0,
+            rss_end as f64 / 1024.0,
+            hwm_end as f64 / 1024.0
+        ),
+    );
+    line(
+        "hello world peak RSS (MB)",
+        format!("{:.1}", hello_rss.1 as f64 / 1024.0),
+    );
+
+    // Critical path and capacity: the same function behind a proxy.
+    let proxy = FaultProxy::start(&dynamodb).await;
+    let delay = Duration::from_millis(env_number("BENCH_DELAY_MS", 25) as u64);
+    proxy.set(Fault::None);
+    let process = Function::spawn(&function, &api, proxy.endpoint(), &[]);
+    warm(&api, 20, true, |_| {}).await;
+    let mut plain = warm(&api, 100, true, |_| {}).await;
+    drop(process);
+    proxy.set(Fault::Slow(delay));
+    let process = Function::spawn(&function, &api, proxy.endpoint(), &[]);
+    warm(&api, 5, true, |_| {}).await;
+    let mut delayed = warm(&api, 60, true, |_| {}).await;
+    drop(process);
+    let added = median(&mut delayed).saturating_sub(median(&mut plain));
+    line(
+        "critical path: (latency with d - without) / d (goal <= 2.2)",
+        format!(
+            "{:.2} (d = {} ms)",
+            added.as_secs_f64() / delay.as_secs_f64(),
+            delay.as_millis()
+        ),
+    );
+
+    proxy.set(Fault::None);
+    let process = Function::spawn(
+        &function,
+        &api,
+        proxy.endpoint(),
+        &[("WARM_UP_CONNECTION", "0")],
+    );
+    proxy.measure_capacity();
+    proxy.reset_observed();
+    let counted = 200;
+    warm(&api, counted, true, |_| {}).await;
+    drop(process);
+    let (calls, units) = proxy.observed();
+    line(
+        "DynamoDB calls per request (goal <= 6)",
+        format!("{:.2}", calls as f64 / counted as f64),
+    );
+    line(
+        "consumed RCU per request (goal <= 3.5)",
+        format!("{:.2}", units / counted as f64),
+    );
+
+    let (ours_cpu, static_cpu, body_size) = cpu_per_request();
+    line(
+        "CPU per warm request, in-memory store / static body (us)",
+        format!(
+            "{:.2} / {:.2} (body {body_size} B)",
+            ours_cpu.as_secs_f64() * 1e6,
+            static_cpu.as_secs_f64() * 1e6
+        ),
+    );
+    line(
+        "CPU ratio, ours / static",
+        format!("{:.1}", ours_cpu.as_secs_f64() / static_cpu.as_secs_f64()),
+    );
+}
