@@ -124,8 +124,9 @@ async fn serve(
             let event = {
                 let mut pending = pending.lock().await;
                 tokio::select! {
-                    event = pending.recv() => event,
+                    biased;
                     _ = closed(&connection) => None,
+                    event = pending.recv() => event,
                 }
             };
             let Some(event) = event else {
@@ -149,6 +150,9 @@ async fn serve(
                 return;
             }
         } else {
+            if std::env::var("BENCH_DEBUG").is_ok() {
+                eprintln!("{head}\n[{} body bytes]", body.len());
+            }
             let answered_at = Instant::now();
             let accepted =
                 "HTTP/1.1 202 Accepted\r\ncontent-length: 16\r\n\r\n{\"status\":\"OK\"}\n";
@@ -214,12 +218,24 @@ async fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
 // ---------------------------------------------------------------------------
 // Processes.
 
+/// A function process with a Runtime API of its own: a process killed while it
+/// waits for an event can never take the next process's event.
 struct Function {
     child: Child,
+    api: Arc<RuntimeApi>,
 }
 
 impl Function {
-    fn spawn(binary: &str, api: &RuntimeApi, dynamodb: &str, extra: &[(&str, &str)]) -> Self {
+    async fn spawn(binary: &str, dynamodb: &str, extra: &[(&str, &str)]) -> Self {
+        Self::spawn_with(binary, RuntimeApi::start().await, dynamodb, extra)
+    }
+
+    fn spawn_with(
+        binary: &str,
+        api: Arc<RuntimeApi>,
+        dynamodb: &str,
+        extra: &[(&str, &str)],
+    ) -> Self {
         let prefix = std::env::var("BENCH_TABLE_PREFIX").unwrap_or_default();
         let mut command = Command::new(binary);
         command
@@ -236,6 +252,14 @@ impl Function {
             .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
+        if let Ok(path) = std::env::var("BENCH_FUNCTION_LOG") {
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .unwrap();
+            command.stdout(log.try_clone().unwrap()).stderr(log);
+        }
         for (variable, default) in TABLE_VARIABLES {
             command.env(variable, format!("{prefix}{default}"));
         }
@@ -244,6 +268,7 @@ impl Function {
         }
         Function {
             child: command.spawn().expect("the function starts"),
+            api,
         }
     }
 
@@ -310,15 +335,15 @@ struct Cold {
 /// Spawns `runs` fresh processes and measures each one's first invocation.
 async fn cold_starts(
     binary: &str,
-    api: &RuntimeApi,
     dynamodb: &str,
     extra: &[(&str, &str)],
     runs: usize,
 ) -> Vec<Cold> {
     let mut results = Vec::new();
     for _ in 0..runs {
+        let api = RuntimeApi::start().await;
         let spawned = Instant::now();
-        let function = Function::spawn(binary, api, dynamodb, extra);
+        let function = Function::spawn_with(binary, api.clone(), dynamodb, extra);
         let (_, answer) = api.invoke(EVENT).await;
         if binary.ends_with("tracking-status") {
             assert_ok(&answer);
@@ -335,14 +360,14 @@ async fn cold_starts(
 
 /// Warm invocation latencies (event handed over -> response posted) of one process.
 async fn warm(
-    api: &RuntimeApi,
+    function: &Function,
     runs: usize,
     check: bool,
     mut each: impl FnMut(usize),
 ) -> Vec<Duration> {
     let mut latencies = Vec::with_capacity(runs);
     for i in 0..runs {
-        let (sent, answer) = api.invoke(EVENT).await;
+        let (sent, answer) = function.api.invoke(EVENT).await;
         if check {
             assert_ok(&answer);
         }
@@ -405,22 +430,45 @@ fn cpu_per_request() -> (Duration, Duration, usize) {
 
 // ---------------------------------------------------------------------------
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
+fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(process_benchmarks());
+    drop(runtime);
+
+    let (ours_cpu, static_cpu, body_size) = cpu_per_request();
+    println!(
+        "{:<62} {:.2} / {:.2} (body {body_size} B)",
+        "CPU per warm request, in-memory store / static body (us)",
+        ours_cpu.as_secs_f64() * 1e6,
+        static_cpu.as_secs_f64() * 1e6
+    );
+    println!(
+        "{:<62} {:.1}",
+        "CPU ratio, ours / static",
+        ours_cpu.as_secs_f64() / static_cpu.as_secs_f64()
+    );
+}
+
+/// Everything measured on real processes, through the Runtime API stand-in.
+async fn process_benchmarks() {
     let function = env("BENCH_FUNCTION");
     let hello = env("BENCH_HELLO");
     let dynamodb = env("BENCH_DYNAMODB");
     let cold_runs = env_number("BENCH_COLD_RUNS", 20);
     let warm_runs = env_number("BENCH_WARM_RUNS", 1000);
-    let api = RuntimeApi::start().await;
     let line = |name: &str, value: String| println!("{name:<62} {value}");
 
     // Cold starts, side by side with the hello world.
-    let ours = cold_starts(&function, &api, &dynamodb, &[], cold_runs).await;
-    let theirs = cold_starts(&hello, &api, &dynamodb, &[], cold_runs).await;
+    eprintln!("cold starts of tracking-status");
+    let ours = cold_starts(&function, &dynamodb, &[], cold_runs).await;
+    eprintln!("cold starts of hello");
+    let theirs = cold_starts(&hello, &dynamodb, &[], cold_runs).await;
+    eprintln!("cold starts without warm-up");
     let no_warm_up = cold_starts(
         &function,
-        &api,
         &dynamodb,
         &[("WARM_UP_CONNECTION", "0")],
         cold_runs,
@@ -430,10 +478,11 @@ async fn main() {
     let (hello_cold, _, _) = cold_summary(&theirs);
     let (plain_cold, plain_init, plain_first) = cold_summary(&no_warm_up);
 
+    eprintln!("warm invocations");
     // Warm latency and memory, one process.
-    let process = Function::spawn(&function, &api, &dynamodb, &[]);
+    let process = Function::spawn(&function, &dynamodb, &[]).await;
     let mut rss_at = HashMap::new();
-    let mut latencies = warm(&api, warm_runs, true, |done| {
+    let mut latencies = warm(&process, warm_runs, true, |done| {
         if done == 100 || done == warm_runs {
             rss_at.insert(done, process.memory());
         }
@@ -443,8 +492,8 @@ async fn main() {
     let our_warm = median(&mut latencies);
     let our_p99 = percentile(&mut latencies, 99.0);
 
-    let hello_process = Function::spawn(&hello, &api, &dynamodb, &[]);
-    let mut hello_latencies = warm(&api, warm_runs, false, |_| {}).await;
+    let hello_process = Function::spawn(&hello, &dynamodb, &[]).await;
+    let mut hello_latencies = warm(&hello_process, warm_runs, false, |_| {}).await;
     let hello_rss = hello_process.memory();
     drop(hello_process);
     let hello_warm = median(&mut hello_latencies);
@@ -510,18 +559,19 @@ async fn main() {
         format!("{:.1}", hello_rss.1 as f64 / 1024.0),
     );
 
+    eprintln!("critical path and capacity");
     // Critical path and capacity: the same function behind a proxy.
     let proxy = FaultProxy::start(&dynamodb).await;
     let delay = Duration::from_millis(env_number("BENCH_DELAY_MS", 25) as u64);
     proxy.set(Fault::None);
-    let process = Function::spawn(&function, &api, proxy.endpoint(), &[]);
-    warm(&api, 20, true, |_| {}).await;
-    let mut plain = warm(&api, 100, true, |_| {}).await;
+    let process = Function::spawn(&function, proxy.endpoint(), &[]).await;
+    warm(&process, 20, true, |_| {}).await;
+    let mut plain = warm(&process, 100, true, |_| {}).await;
     drop(process);
     proxy.set(Fault::Slow(delay));
-    let process = Function::spawn(&function, &api, proxy.endpoint(), &[]);
-    warm(&api, 5, true, |_| {}).await;
-    let mut delayed = warm(&api, 60, true, |_| {}).await;
+    let process = Function::spawn(&function, proxy.endpoint(), &[]).await;
+    warm(&process, 5, true, |_| {}).await;
+    let mut delayed = warm(&process, 60, true, |_| {}).await;
     drop(process);
     let added = median(&mut delayed).saturating_sub(median(&mut plain));
     line(
@@ -534,16 +584,12 @@ async fn main() {
     );
 
     proxy.set(Fault::None);
-    let process = Function::spawn(
-        &function,
-        &api,
-        proxy.endpoint(),
-        &[("WARM_UP_CONNECTION", "0")],
-    );
+    let process =
+        Function::spawn(&function, proxy.endpoint(), &[("WARM_UP_CONNECTION", "0")]).await;
     proxy.measure_capacity();
     proxy.reset_observed();
     let counted = 200;
-    warm(&api, counted, true, |_| {}).await;
+    warm(&process, counted, true, |_| {}).await;
     drop(process);
     let (calls, units) = proxy.observed();
     line(
@@ -555,17 +601,54 @@ async fn main() {
         format!("{:.2}", units / counted as f64),
     );
 
-    let (ours_cpu, static_cpu, body_size) = cpu_per_request();
+    // What init spends on the SDK: config load and client construction.
+    let mut sdk_init = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        let sdk_config = tracking_status::config::sdk_config_loader().load().await;
+        std::hint::black_box(aws_sdk_dynamodb::Client::new(&sdk_config));
+        sdk_init.push(started.elapsed());
+    }
+    let first = sdk_init[0];
     line(
-        "CPU per warm request, in-memory store / static body (us)",
-        format!(
-            "{:.2} / {:.2} (body {body_size} B)",
-            ours_cpu.as_secs_f64() * 1e6,
-            static_cpu.as_secs_f64() * 1e6
-        ),
+        "SDK config load + client: first in process / median (ms)",
+        format!("{:.3} / {:.3}", ms(first), ms(median(&mut sdk_init))),
+    );
+
+    // The floor under the warm latency: DynamoDB Local itself.
+    let store = {
+        let sdk_config = tracking_status::config::sdk_config_loader()
+            .endpoint_url(&dynamodb)
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "test", "test", None, None, "bench",
+            ))
+            .load()
+            .await;
+        let prefix = std::env::var("BENCH_TABLE_PREFIX").unwrap_or_default();
+        tracking_status::store::dynamodb::DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk_config),
+            tracking_status::config::TableNames::with_prefix(&prefix),
+        )
+    };
+    let user = tracking_status::principal::UserId::from_value(&Value::from("user_dev")).unwrap();
+    let program = tracking_status::domain::ProgramId::new(42).unwrap();
+    let mut round_trips = Vec::new();
+    let mut in_process = Vec::new();
+    for _ in 0..200 {
+        let started = Instant::now();
+        let _ = tracking_status::store::StatusStore::program(&store, program).await;
+        round_trips.push(started.elapsed());
+        let started = Instant::now();
+        let _ = tracking_status::service::tracking_status(&store, &user, program).await;
+        in_process.push(started.elapsed());
+    }
+    line(
+        "DynamoDB Local: one GetItem round trip, median (ms)",
+        format!("{:.3}", ms(median(&mut round_trips))),
     );
     line(
-        "CPU ratio, ours / static",
-        format!("{:.1}", ours_cpu.as_secs_f64() / static_cpu.as_secs_f64()),
+        "the same 6 reads in this process, no Lambda, median (ms)",
+        format!("{:.3}", ms(median(&mut in_process))),
     );
 }

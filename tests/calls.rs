@@ -94,3 +94,20 @@ async fn error_paths_cost_no_more() {
         assert_reads_select_exactly(&calls);
     }
 }
+
+#[tokio::test]
+async fn the_init_warm_up_is_four_concurrent_reads_the_role_allows() {
+    let recorder = CallRecorder::default();
+    let store = seeded_store_with(EXAMPLE_FIXTURE, Some(recorder.clone())).await;
+    store.warm_up().await.expect("the warm-up reads succeed");
+    let calls = recorder.calls();
+    assert_eq!(calls.len(), 4, "{calls:#?}");
+    for call in &calls {
+        assert_eq!(call.operation, "GetItem");
+        assert_eq!(call.request["TableName"], store.tables().programs.as_str());
+        assert_eq!(call.request["Key"], serde_json::json!({"id": {"N": "0"}}));
+    }
+    assert_reads_select_exactly(&calls);
+    // all four in flight together: one round trip
+    assert_eq!(recorder.sequential_round_trips(), 1);
+}
