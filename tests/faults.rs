@@ -5,14 +5,12 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::fault_proxy::{
     Fault, FaultProxy, INTERNAL_SERVER_ERROR, THROTTLING, THROUGHPUT_EXCEEDED,
 };
-use common::{EXAMPLE_FIXTURE, read, request_as, seeded_store};
+use common::{CapturedLogs, EXAMPLE_FIXTURE, read, request_as, seeded_store};
 use serde_json::{Value, json};
 use tracking_status::config::OPERATION_TIMEOUT;
 use tracking_status::http::handle;
@@ -23,30 +21,6 @@ use tracking_status::telemetry::json_subscriber;
 /// SDK's operation timeout; template.yaml gives the function 6 s.
 const BOUND: Duration = Duration::from_millis(2 * OPERATION_TIMEOUT.as_millis() as u64 + 500);
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn take_lines(&self) -> Vec<Value> {
-        let bytes = std::mem::take(&mut *self.0.lock().unwrap());
-        String::from_utf8(bytes)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
-
 /// A store whose every call goes through a fault proxy, with its own tables.
 async fn store_behind_proxy() -> (DynamoStore, FaultProxy) {
     let seeded = seeded_store(EXAMPLE_FIXTURE).await;
@@ -56,7 +30,7 @@ async fn store_behind_proxy() -> (DynamoStore, FaultProxy) {
 }
 
 async fn fault_gives_a_clean_500(fault: Fault) -> Duration {
-    let captured = Captured::default();
+    let captured = CapturedLogs::default();
     let sink = captured.clone();
     let _logs =
         tracing::subscriber::set_default(json_subscriber(Some("info"), move || sink.clone()));

@@ -4,10 +4,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use common::{EXAMPLE_FIXTURE, read};
+use common::{CapturedLogs, EXAMPLE_FIXTURE, read};
 use lambda_http::Request;
 use serde_json::Value;
 use tracking_status::fixture::Fixture;
@@ -114,36 +111,12 @@ async fn every_event_gives_the_status_in_its_name() {
     }
 }
 
-/// A log sink the tests can read back.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn lines(&self) -> Vec<Value> {
-        String::from_utf8(self.0.lock().unwrap().clone())
-            .unwrap()
-            .lines()
-            .map(|line| serde_json::from_str(line).expect("every log line is a JSON object"))
-            .collect()
-    }
-}
-
 /// Runs `requests` through `handle` with a JSON subscriber capturing the logs.
 fn logs_of<S: tracking_status::store::StatusStore>(
     store: &S,
     requests: Vec<Request>,
 ) -> Vec<Value> {
-    let captured = Captured::default();
+    let captured = CapturedLogs::default();
     let sink = captured.clone();
     let subscriber = json_subscriber(Some("debug"), move || sink.clone());
     tracing::subscriber::with_default(subscriber, || {
@@ -246,7 +219,7 @@ fn debug_logs_of<S: tracking_status::store::StatusStore>(
     store: &S,
     events: &[String],
 ) -> String {
-    let captured = Captured::default();
+    let captured = CapturedLogs::default();
     let sink = captured.clone();
     let subscriber = json_subscriber(Some("debug"), move || sink.clone());
     tracing::subscriber::with_default(subscriber, || {
@@ -260,7 +233,7 @@ fn debug_logs_of<S: tracking_status::store::StatusStore>(
             assert!(response.status_code < 500, "{response:?}");
         }
     });
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     assert!(text.lines().count() >= events.len());
     text
 }

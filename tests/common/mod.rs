@@ -126,6 +126,42 @@ pub fn read(response: Response<Body>) -> (u16, Value) {
     (status, body)
 }
 
+/// A log sink the tests can read back: give `json_subscriber` a clone of it.
+#[derive(Clone, Default)]
+pub struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLogs {
+    /// Everything written so far, as text.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+
+    /// Every line written so far, each a JSON object.
+    pub fn lines(&self) -> Vec<Value> {
+        self.text()
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("every log line is a JSON object"))
+            .collect()
+    }
+
+    /// Like `lines`, and forgets them.
+    pub fn take_lines(&self) -> Vec<Value> {
+        let lines = self.lines();
+        self.0.lock().unwrap().clear();
+        lines
+    }
+}
+
 /// One DynamoDB call as it went over the wire.
 #[derive(Debug, Clone)]
 pub struct Call {
