@@ -9,7 +9,9 @@
 //!
 //! - `BENCH_FUNCTION`, `BENCH_HELLO`: the release binaries of tracking-status and examples/hello;
 //! - `BENCH_DYNAMODB`: the DynamoDB Local endpoint, with the fixture loaded under `BENCH_TABLE_PREFIX`;
-//! - `BENCH_COLD_RUNS` (default 20), `BENCH_WARM_RUNS` (default 1000).
+//! - `BENCH_COLD_RUNS` (default 20), `BENCH_WARM_RUNS` (default 1000), `BENCH_DELAY_MS` (25);
+//! - `BENCH_EXTRA_ENV="K=V ..."`: more environment for the function processes;
+//! - `BENCH_FUNCTION_LOG=path`: keep the functions' logs there instead of discarding them.
 
 #[path = "../tests/common/fault_proxy.rs"]
 #[allow(dead_code)]
@@ -265,6 +267,15 @@ impl Function {
         }
         for (key, value) in extra {
             command.env(key, value);
+        }
+        // BENCH_EXTRA_ENV="K=V K2=V2": more environment for every function process (experiments).
+        for pair in std::env::var("BENCH_EXTRA_ENV")
+            .unwrap_or_default()
+            .split_whitespace()
+        {
+            if let Some((key, value)) = pair.split_once('=') {
+                command.env(key, value);
+            }
         }
         Function {
             child: command.spawn().expect("the function starts"),
