@@ -443,14 +443,7 @@ async fn unreadable_stored_data_is_a_500_that_leaks_nothing() {
 
 #[tokio::test]
 async fn an_unreachable_store_is_a_500() {
-    // a port nothing listens on
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let client = common::client_for(&format!("http://127.0.0.1:{port}"), None).await;
-    let store = DynamoStore::new(client, common::unique_tables());
+    let store = common::unreachable_store().await;
     let (status, body) = read(handle(&store, request_as(Some("user_owner"), "42")).await);
     assert_eq!(status, 500);
     assert!(!body.to_string().contains("127.0.0.1"));

@@ -9,7 +9,6 @@ use lambda_http::Request;
 use serde_json::Value;
 use tracking_status::fixture::Fixture;
 use tracking_status::http::handle;
-use tracking_status::store::dynamodb::DynamoStore;
 use tracking_status::store::memory::MemoryStore;
 use tracking_status::telemetry::json_subscriber;
 
@@ -154,21 +153,11 @@ fn one_log_line_per_request_with_id_program_status_and_duration() {
 
 #[test]
 fn a_500_logs_its_cause_and_nothing_secret() {
-    // a port nothing listens on
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let client = runtime.block_on(common::client_for(
-        &format!("http://127.0.0.1:{port}"),
-        None,
-    ));
-    let store = DynamoStore::new(client, common::unique_tables());
+    let store = runtime.block_on(common::unreachable_store());
     drop(runtime);
 
     let lines = logs_of(&store, vec![parse(EVENTS[0].1)]);

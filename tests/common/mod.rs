@@ -52,6 +52,17 @@ pub async fn client_for(endpoint: &str, recorder: Option<CallRecorder>) -> Clien
     Client::from_conf(config.build())
 }
 
+/// A store whose endpoint is a loopback port nothing listens on.
+pub async fn unreachable_store() -> DynamoStore {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = client_for(&format!("http://127.0.0.1:{port}"), None).await;
+    DynamoStore::new(client, unique_tables())
+}
+
 /// Table names no other test uses.
 pub fn unique_tables() -> TableNames {
     static NEXT: AtomicU32 = AtomicU32::new(0);
