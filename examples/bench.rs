@@ -488,6 +488,33 @@ async fn process_benchmarks() {
     let (our_cold, our_init, our_first) = cold_summary(&ours);
     let (hello_cold, _, _) = cold_summary(&theirs);
     let (plain_cold, plain_init, plain_first) = cold_summary(&no_warm_up);
+    if std::env::var("BENCH_COLD_ONLY").is_ok_and(|v| v == "1") {
+        // Experiments on init: the cold figures alone, in a fraction of the time.
+        line(
+            "cold start / init / first request, median (ms)",
+            format!(
+                "{:.2} / {:.2} / {:.2} (n = {cold_runs})",
+                ms(our_cold),
+                ms(our_init),
+                ms(our_first)
+            ),
+        );
+        line(
+            "  the same without warm-up (ms)",
+            format!(
+                "{:.2} / {:.2} / {:.2}",
+                ms(plain_cold),
+                ms(plain_init),
+                ms(plain_first)
+            ),
+        );
+        line(
+            "hello world cold start, median (ms)",
+            format!("{:.2}", ms(hello_cold)),
+        );
+        store_floor(&dynamodb).await;
+        return;
+    }
 
     eprintln!("warm invocations");
     // Warm latency and memory, one process.
@@ -616,7 +643,10 @@ async fn process_benchmarks() {
     let mut sdk_init = Vec::new();
     for _ in 0..20 {
         let started = Instant::now();
-        let sdk_config = tracking_status::config::sdk_config_loader().load().await;
+        let sdk_config = tracking_status::config::sdk_config_loader()
+            .unwrap()
+            .load()
+            .await;
         std::hint::black_box(aws_sdk_dynamodb::Client::new(&sdk_config));
         sdk_init.push(started.elapsed());
     }
@@ -626,22 +656,32 @@ async fn process_benchmarks() {
         format!("{:.3} / {:.3}", ms(first), ms(median(&mut sdk_init))),
     );
 
-    // The floor under the warm latency: DynamoDB Local itself.
-    let store = {
-        let sdk_config = tracking_status::config::sdk_config_loader()
-            .endpoint_url(&dynamodb)
-            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "test", "test", None, None, "bench",
-            ))
-            .load()
-            .await;
-        let prefix = std::env::var("BENCH_TABLE_PREFIX").unwrap_or_default();
-        tracking_status::store::dynamodb::DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(&sdk_config),
-            tracking_status::config::TableNames::with_prefix(&prefix),
-        )
-    };
+    store_floor(&dynamodb).await;
+}
+
+/// A `DynamoStore` on DynamoDB Local with its own SDK client (so its own connections).
+async fn local_store(dynamodb: &str) -> tracking_status::store::dynamodb::DynamoStore {
+    let sdk_config = tracking_status::config::sdk_config_loader()
+        .unwrap()
+        .endpoint_url(dynamodb)
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "bench",
+        ))
+        .load()
+        .await;
+    let prefix = std::env::var("BENCH_TABLE_PREFIX").unwrap_or_default();
+    tracking_status::store::dynamodb::DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk_config),
+        tracking_status::config::TableNames::with_prefix(&prefix),
+    )
+}
+
+/// The floor under the warm latency and under the first request: DynamoDB Local
+/// itself, driven from this (long-running) process with the function's own code.
+async fn store_floor(dynamodb: &str) {
+    let line = |name: &str, value: String| println!("{name:<62} {value}");
+    let store = local_store(dynamodb).await;
     let user = tracking_status::principal::UserId::from_value(&Value::from("user_dev")).unwrap();
     let program = tracking_status::domain::ProgramId::new(42).unwrap();
     let mut round_trips = Vec::new();
@@ -661,5 +701,27 @@ async fn process_benchmarks() {
     line(
         "the same 6 reads in this process, no Lambda, median (ms)",
         format!("{:.3}", ms(median(&mut in_process))),
+    );
+
+    // What a first request pays for new connections alone: a new client (no
+    // pooled connections) in a process whose code and allocator are already warm.
+    let mut fresh = Vec::new();
+    let mut reused = Vec::new();
+    for _ in 0..50 {
+        let store = local_store(dynamodb).await;
+        let started = Instant::now();
+        let _ = tracking_status::service::tracking_status(&store, &user, program).await;
+        fresh.push(started.elapsed());
+        let started = Instant::now();
+        let _ = tracking_status::service::tracking_status(&store, &user, program).await;
+        reused.push(started.elapsed());
+    }
+    line(
+        "the same 6 reads on new connections / reused ones, median (ms)",
+        format!(
+            "{:.3} / {:.3}",
+            ms(median(&mut fresh)),
+            ms(median(&mut reused))
+        ),
     );
 }

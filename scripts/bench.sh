@@ -8,6 +8,7 @@
 # examples/bench.rs, which plays the Lambda Runtime API.
 #
 #   BENCH_COLD_RUNS (20)  BENCH_WARM_RUNS (1000)  BENCH_DELAY_MS (25)
+#   BENCH_COLD_ONLY=1     only the cold starts (for experiments on init)
 #   BENCH_ARM64=1         also build the arm64 deployment binary with cargo lambda and report its size
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

@@ -5,6 +5,10 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader};
+use aws_sdk_dynamodb::config::SharedHttpClient;
+use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
+use aws_smithy_http_client::{Builder, HttpClientError};
 
 /// The DynamoDB tables the endpoint reads. Each name comes from an environment
 /// variable that `template.yaml` sets; with none set, the function and `seed`
@@ -94,10 +98,78 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 /// Attempts per call (the first one included), with the SDK's standard backoff.
 pub const MAX_ATTEMPTS: u32 = 3;
 
-/// The AWS SDK loader with this service's timeouts and retries; region,
-/// credentials and `AWS_ENDPOINT_URL_DYNAMODB` come from the environment as usual.
-pub fn sdk_config_loader() -> ConfigLoader {
+/// The roots AWS service endpoints chain to: Amazon Root CA 1–4 and Starfield
+/// Services Root G2 (Amazon Trust Services), PEM, compiled in.
+pub const AWS_ROOTS_PEM: &[u8] = include_bytes!("aws_roots.pem");
+
+/// Which root certificates the SDK's HTTPS client trusts (`TLS_TRUST_STORE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrustedRoots {
+    /// Only the roots AWS endpoints chain to (`aws`, the default). Nothing to
+    /// read from disk at init, and no other certificate authority to trust.
+    AwsOnly,
+    /// The platform's store (`system`), read from disk when the client is built:
+    /// the escape hatch should an AWS endpoint ever chain to another root.
+    System,
+}
+
+impl TrustedRoots {
+    /// Reads `TLS_TRUST_STORE`; unset means `aws`. Any other value is a
+    /// configuration error, reported rather than guessed at.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_value(std::env::var("TLS_TRUST_STORE").ok().as_deref())
+    }
+
+    pub fn from_value(value: Option<&str>) -> Result<Self, ConfigError> {
+        match value.map(str::trim) {
+            None | Some("" | "aws") => Ok(TrustedRoots::AwsOnly),
+            Some("system") => Ok(TrustedRoots::System),
+            Some(other) => Err(ConfigError::UnknownTrustStore(other.to_string())),
+        }
+    }
+
+    pub fn trust_store(self) -> TrustStore {
+        match self {
+            TrustedRoots::AwsOnly => TrustStore::empty().with_pem_certificate(AWS_ROOTS_PEM),
+            TrustedRoots::System => TrustStore::default(),
+        }
+    }
+}
+
+/// What can be wrong with the configuration at init.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("TLS_TRUST_STORE must be `aws` or `system`, not `{0}`")]
+    UnknownTrustStore(String),
+    #[error("cannot build the HTTPS client: {0}")]
+    HttpClient(#[from] HttpClientError),
+}
+
+/// The SDK's default HTTPS client (rustls with aws-lc, as `default-https-client`
+/// builds it) trusting only `trust_store`.
+pub fn https_client(trust_store: TrustStore) -> Result<SharedHttpClient, ConfigError> {
+    let tls_context = TlsContext::builder()
+        .with_trust_store(trust_store)
+        .build()?;
+    Ok(Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(tls_context)
+        .build_https())
+}
+
+/// The AWS SDK loader with this service's timeouts, retries and trusted roots
+/// (`TLS_TRUST_STORE`); region, credentials and `AWS_ENDPOINT_URL_DYNAMODB`
+/// come from the environment as usual.
+pub fn sdk_config_loader() -> Result<ConfigLoader, ConfigError> {
+    Ok(sdk_config_loader_with(https_client(
+        TrustedRoots::from_env()?.trust_store(),
+    )?))
+}
+
+/// [`sdk_config_loader`] over a given HTTPS client.
+pub fn sdk_config_loader_with(http_client: SharedHttpClient) -> ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client)
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(CONNECT_TIMEOUT)
@@ -125,5 +197,34 @@ mod tests {
         let names = TableNames::from_lookup(|name| Some(format!("prod-{name}")));
         assert_eq!(names.programs, "prod-PROGRAMS_TABLE");
         assert_eq!(names.partner_programs, "prod-PARTNER_PROGRAMS_TABLE");
+    }
+
+    #[test]
+    fn trust_store_defaults_to_the_aws_roots() {
+        assert_eq!(
+            TrustedRoots::from_value(None).unwrap(),
+            TrustedRoots::AwsOnly
+        );
+        assert_eq!(
+            TrustedRoots::from_value(Some("aws")).unwrap(),
+            TrustedRoots::AwsOnly
+        );
+        assert_eq!(
+            TrustedRoots::from_value(Some(" ")).unwrap(),
+            TrustedRoots::AwsOnly
+        );
+        assert_eq!(
+            TrustedRoots::from_value(Some("system")).unwrap(),
+            TrustedRoots::System
+        );
+    }
+
+    #[test]
+    fn an_unknown_trust_store_is_an_error_that_names_the_value() {
+        let error = TrustedRoots::from_value(Some("System ")).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "TLS_TRUST_STORE must be `aws` or `system`, not `System`"
+        );
     }
 }

@@ -29,7 +29,10 @@ use tracking_status::{lambda, telemetry};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    let sdk_config = sdk_config_loader().load().await;
+    // A bad setting stops init with its reason, before any request is taken.
+    let loader = sdk_config_loader()
+        .inspect_err(|error| tracing::error!(cause = %error, "invalid configuration"))?;
+    let sdk_config = loader.load().await;
     let store = DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk_config),
         TableNames::from_env(),

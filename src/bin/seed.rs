@@ -30,7 +30,14 @@ async fn main() -> ExitCode {
         }
     };
 
-    let client = aws_sdk_dynamodb::Client::new(&sdk_config_loader().load().await);
+    let loader = match sdk_config_loader() {
+        Ok(loader) => loader,
+        Err(error) => {
+            eprintln!("seed: {error}; nothing was written");
+            return ExitCode::FAILURE;
+        }
+    };
+    let client = aws_sdk_dynamodb::Client::new(&loader.load().await);
     let tables = TableNames::from_env();
     if let Err(error) = ensure_tables(&client, &tables).await {
         eprintln!("seed: {error}");

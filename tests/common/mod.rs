@@ -40,6 +40,7 @@ pub async fn client(recorder: Option<CallRecorder>) -> Client {
 
 pub async fn client_for(endpoint: &str, recorder: Option<CallRecorder>) -> Client {
     let sdk_config = sdk_config_loader()
+        .unwrap()
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
