@@ -472,6 +472,16 @@ async fn process_benchmarks() {
     let warm_runs = env_number("BENCH_WARM_RUNS", 1000);
     let line = |name: &str, value: String| println!("{name:<62} {value}");
 
+    // DynamoDB Local runs in a JVM that has just started: until its JIT has
+    // compiled the request path, every call is slower, and the first figures
+    // would measure the store's warm-up instead of the function's. DynamoDB
+    // proper is always warm, so warm the stand-in first and measure after.
+    let store_warm_up = env_number("BENCH_STORE_WARMUP", 10_000);
+    eprintln!("warming DynamoDB Local up ({store_warm_up} invocations, not measured)");
+    let process = Function::spawn(&function, &dynamodb, &[]).await;
+    warm(&process, store_warm_up, true, |_| {}).await;
+    drop(process);
+
     // Cold starts, side by side with the hello world.
     eprintln!("cold starts of tracking-status");
     let ours = cold_starts(&function, &dynamodb, &[], cold_runs).await;
@@ -512,6 +522,7 @@ async fn process_benchmarks() {
             "hello world cold start, median (ms)",
             format!("{:.2}", ms(hello_cold)),
         );
+        over_tls(&function, &dynamodb, cold_runs).await;
         store_floor(&dynamodb).await;
         return;
     }
@@ -656,7 +667,85 @@ async fn process_benchmarks() {
         format!("{:.3} / {:.3}", ms(first), ms(median(&mut sdk_init))),
     );
 
+    over_tls(&function, &dynamodb, cold_runs).await;
     store_floor(&dynamodb).await;
+}
+
+/// A TLS terminator in front of `upstream` (plain HTTP), with the test
+/// authority's `localhost` certificate from `tests/tls/`.
+async fn tls_terminator(upstream: &str) -> String {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certificates = CertificateDer::pem_slice_iter(include_bytes!("../tests/tls/localhost.pem"))
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(include_bytes!("../tests/tls/localhost.key")).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certificates, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let upstream = upstream.trim_start_matches("http://").to_string();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(client).await else {
+                    return;
+                };
+                let Ok(mut store) = TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut store).await;
+            });
+        }
+    });
+    format!("https://localhost:{port}")
+}
+
+/// What the connection warm-up is for: DynamoDB proper is reached over TLS, and a
+/// first request that has to open its connections pays for the handshakes. Here
+/// the function trusts the test authority through the platform-store path
+/// (`TLS_TRUST_STORE=system`, `SSL_CERT_FILE`) and talks to DynamoDB Local
+/// through a TLS terminator, with and without the warm-up.
+async fn over_tls(function: &str, dynamodb: &str, runs: usize) {
+    let line = |name: &str, value: String| println!("{name:<62} {value}");
+    let endpoint = tls_terminator(dynamodb).await;
+    let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls/ca.pem");
+    let trust = [("TLS_TRUST_STORE", "system"), ("SSL_CERT_FILE", ca)];
+    eprintln!("cold starts over TLS");
+    let warmed = cold_starts(function, &endpoint, &trust, runs).await;
+    let mut without = trust.to_vec();
+    without.push(("WARM_UP_CONNECTION", "0"));
+    let plain = cold_starts(function, &endpoint, &without, runs).await;
+    let (cold, init, first) = cold_summary(&warmed);
+    let (plain_cold, plain_init, plain_first) = cold_summary(&plain);
+    line(
+        "over TLS: cold start / init / first request (ms)",
+        format!("{:.2} / {:.2} / {:.2}", ms(cold), ms(init), ms(first)),
+    );
+    line(
+        "  the same without warm-up (ms)",
+        format!(
+            "{:.2} / {:.2} / {:.2}",
+            ms(plain_cold),
+            ms(plain_init),
+            ms(plain_first)
+        ),
+    );
+    let process = Function::spawn(function, &endpoint, &trust).await;
+    let mut latencies = warm(&process, 200, true, |_| {}).await;
+    line(
+        "  warm latency over TLS, median of 200 (ms)",
+        format!("{:.3}", ms(median(&mut latencies))),
+    );
 }
 
 /// A `DynamoStore` on DynamoDB Local with its own SDK client (so its own connections).

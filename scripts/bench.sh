@@ -9,17 +9,22 @@
 #
 #   BENCH_COLD_RUNS (20)  BENCH_WARM_RUNS (1000)  BENCH_DELAY_MS (25)
 #   BENCH_COLD_ONLY=1     only the cold starts (for experiments on init)
+#   BENCH_STORE_WARMUP (10000) invocations that warm DynamoDB Local's JVM up before anything is measured
 #   BENCH_ARM64=1         also build the arm64 deployment binary with cargo lambda and report its size
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 ensure_dynamodb_local
+# CARGO_TARGET_DIR is honoured, so builds with other profile settings can sit side by side:
+#   CARGO_TARGET_DIR=target/opt-3 CARGO_PROFILE_RELEASE_OPT_LEVEL=3 scripts/bench.sh
+TARGET="${CARGO_TARGET_DIR:-target}"
+export TARGET
 # Two builds: the function and seed exactly as they deploy, then the examples
 # (which bring the dev-dependencies' features with them).
 log "cargo build --release (tracking-status, seed)"
 cargo build --release --locked --bin tracking-status --bin seed
-cp target/release/tracking-status "$LOCAL/tracking-status"
+cp "$TARGET/release/tracking-status" "$LOCAL/tracking-status"
 log "cargo build --release (examples: hello, bench)"
 cargo build --release --locked --example hello --example bench
 
@@ -50,11 +55,11 @@ for i in range(4):  # a few more test leads
 json.dump(fixture, open(sys.argv[1], "w"))
 PY
 log "loading the bench fixture (5,000 live events)"
-target/release/seed "$fixture"
+"$TARGET/release/seed" "$fixture"
 
 python3 - <<'PY'
 import os, zipfile
-for name, path in [("tracking-status", ".local/tracking-status"), ("hello", "target/release/examples/hello")]:
+for name, path in [("tracking-status", ".local/tracking-status"), ("hello", os.environ["TARGET"] + "/release/examples/hello")]:
     zipped = f".local/{name}.zip"
     with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
         z.write(path, "bootstrap")
@@ -65,12 +70,12 @@ if [ "${BENCH_ARM64:-0}" = 1 ]; then
   cargo lambda build --release --arm64 --bin tracking-status >/dev/null
   python3 - <<'PY'
 import os, zipfile
-path = "target/lambda/tracking-status/bootstrap"
+path = os.environ["TARGET"] + "/lambda/tracking-status/bootstrap"
 with zipfile.ZipFile(".local/tracking-status-arm64.zip", "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
     z.write(path, "bootstrap")
 print(f"{'binary / deployment zip, arm64 (cargo lambda, MB)':<62} {os.path.getsize(path) / 1e6:.2f} / {os.path.getsize('.local/tracking-status-arm64.zip') / 1e6:.2f}")
 PY
 fi
 
-BENCH_FUNCTION="$LOCAL/tracking-status" BENCH_HELLO="$ROOT/target/release/examples/hello" \
-  BENCH_DYNAMODB="$AWS_ENDPOINT_URL_DYNAMODB" target/release/examples/bench
+BENCH_FUNCTION="$LOCAL/tracking-status" BENCH_HELLO="$(realpath "$TARGET/release/examples/hello")" \
+  BENCH_DYNAMODB="$AWS_ENDPOINT_URL_DYNAMODB" "$TARGET/release/examples/bench"
