@@ -16,6 +16,8 @@
 #[path = "../tests/common/fault_proxy.rs"]
 #[allow(dead_code)]
 mod fault_proxy;
+#[path = "../tests/common/localhost_tls.rs"]
+mod localhost_tls;
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
@@ -388,6 +390,17 @@ async fn warm(
     latencies
 }
 
+/// "cold start / init / first request" medians, in ms.
+fn cold_parts(cold: &[Cold]) -> String {
+    let (first_response, init, first_request) = cold_summary(cold);
+    format!(
+        "{:.2} / {:.2} / {:.2}",
+        ms(first_response),
+        ms(init),
+        ms(first_request)
+    )
+}
+
 fn cold_summary(cold: &[Cold]) -> (Duration, Duration, Duration) {
     let mut first: Vec<_> = cold.iter().map(|c| c.first_response).collect();
     let mut init: Vec<_> = cold.iter().map(|c| c.init).collect();
@@ -502,22 +515,9 @@ async fn process_benchmarks() {
         // Experiments on init: the cold figures alone, in a fraction of the time.
         line(
             "cold start / init / first request, median (ms)",
-            format!(
-                "{:.2} / {:.2} / {:.2} (n = {cold_runs})",
-                ms(our_cold),
-                ms(our_init),
-                ms(our_first)
-            ),
+            format!("{} (n = {cold_runs})", cold_parts(&ours)),
         );
-        line(
-            "  the same without warm-up (ms)",
-            format!(
-                "{:.2} / {:.2} / {:.2}",
-                ms(plain_cold),
-                ms(plain_init),
-                ms(plain_first)
-            ),
-        );
+        line("  the same without warm-up (ms)", cold_parts(&no_warm_up));
         line(
             "hello world cold start, median (ms)",
             format!("{:.2}", ms(hello_cold)),
@@ -674,21 +674,7 @@ async fn process_benchmarks() {
 /// A TLS terminator in front of `upstream` (plain HTTP), with the test
 /// authority's `localhost` certificate from `tests/tls/`.
 async fn tls_terminator(upstream: &str) -> String {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certificates = CertificateDer::pem_slice_iter(include_bytes!("../tests/tls/localhost.pem"))
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_slice(include_bytes!("../tests/tls/localhost.key")).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certificates, key)
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let acceptor = localhost_tls::localhost_acceptor();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let upstream = upstream.trim_start_matches("http://").to_string();
@@ -718,28 +704,20 @@ async fn tls_terminator(upstream: &str) -> String {
 async fn over_tls(function: &str, dynamodb: &str, runs: usize) {
     let line = |name: &str, value: String| println!("{name:<62} {value}");
     let endpoint = tls_terminator(dynamodb).await;
-    let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls/ca.pem");
-    let trust = [("TLS_TRUST_STORE", "system"), ("SSL_CERT_FILE", ca)];
+    let trust = [
+        ("TLS_TRUST_STORE", "system"),
+        ("SSL_CERT_FILE", localhost_tls::TEST_CA_PATH),
+    ];
     eprintln!("cold starts over TLS");
     let warmed = cold_starts(function, &endpoint, &trust, runs).await;
     let mut without = trust.to_vec();
     without.push(("WARM_UP_CONNECTION", "0"));
     let plain = cold_starts(function, &endpoint, &without, runs).await;
-    let (cold, init, first) = cold_summary(&warmed);
-    let (plain_cold, plain_init, plain_first) = cold_summary(&plain);
     line(
         "over TLS: cold start / init / first request (ms)",
-        format!("{:.2} / {:.2} / {:.2}", ms(cold), ms(init), ms(first)),
+        cold_parts(&warmed),
     );
-    line(
-        "  the same without warm-up (ms)",
-        format!(
-            "{:.2} / {:.2} / {:.2}",
-            ms(plain_cold),
-            ms(plain_init),
-            ms(plain_first)
-        ),
-    );
+    line("  the same without warm-up (ms)", cold_parts(&plain));
     let process = Function::spawn(function, &endpoint, &trust).await;
     let mut latencies = warm(&process, 200, true, |_| {}).await;
     line(

@@ -1,9 +1,8 @@
 //! The SDK's HTTPS client trusts only the roots AWS endpoints chain to
 //! (`TLS_TRUST_STORE`, config.rs), and that choice reaches the TLS handshake.
-//!
-//! `tests/tls/` holds a test certificate authority and a `localhost` certificate
-//! it signed (valid until 2126); the authority's private key was thrown away
-//! after signing, so nothing else can be made to chain to it.
+
+#[path = "common/localhost_tls.rs"]
+mod localhost_tls;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,15 +12,12 @@ use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_http_client::tls::TrustStore;
+use localhost_tls::{TEST_CA, localhost_acceptor};
+use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tracking_status::config::{AWS_ROOTS_PEM, TrustedRoots, https_client, sdk_config_loader_with};
-
-const TEST_CA: &[u8] = include_bytes!("tls/ca.pem");
-const LOCALHOST_CERT: &[u8] = include_bytes!("tls/localhost.pem");
-const LOCALHOST_KEY: &[u8] = include_bytes!("tls/localhost.key");
 
 /// SHA-256 fingerprints as Amazon Trust Services publishes them
 /// (https://www.amazontrust.com/repository/), in the file's order.
@@ -80,19 +76,7 @@ fn the_compiled_in_roots_are_exactly_the_amazon_trust_services_roots() {
 /// certificate: it answers every request with an empty GetItem result and
 /// counts the requests that got through the handshake.
 async fn tls_dynamodb() -> (String, Arc<AtomicUsize>) {
-    let certificates = CertificateDer::pem_slice_iter(LOCALHOST_CERT)
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_slice(LOCALHOST_KEY).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certificates, key)
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let acceptor = localhost_acceptor();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let served = Arc::new(AtomicUsize::new(0));
