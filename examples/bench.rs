@@ -12,6 +12,8 @@
 //! - `BENCH_COLD_RUNS` (default 20), `BENCH_WARM_RUNS` (default 1000), `BENCH_DELAY_MS` (25);
 //! - `BENCH_EXTRA_ENV="K=V ..."`: more environment for the function processes;
 //! - `BENCH_FUNCTION_LOG=path`: keep the functions' logs there instead of discarding them.
+//! - `BENCH_STORE_WARMUP` (10000): discarded invocations that warm DynamoDB Local's JVM first;
+//! - `BENCH_COLD_ONLY=1`: only the cold starts (plain HTTP and TLS) and the store's floor.
 
 #[path = "../tests/common/fault_proxy.rs"]
 #[allow(dead_code)]
@@ -698,7 +700,7 @@ async fn tls_terminator(upstream: &str) -> String {
             });
         }
     });
-    format!("https://localhost:{port}")
+    format!("https://127.0.0.1:{port}")
 }
 
 /// What the connection warm-up is for: DynamoDB proper is reached over TLS, and a

@@ -8,7 +8,7 @@
 # examples/bench.rs, which plays the Lambda Runtime API.
 #
 #   BENCH_COLD_RUNS (20)  BENCH_WARM_RUNS (1000)  BENCH_DELAY_MS (25)
-#   BENCH_COLD_ONLY=1     only the cold starts (for experiments on init)
+#   BENCH_COLD_ONLY=1     only the cold starts, over plain HTTP and TLS, and the store's floor (experiments on init)
 #   BENCH_STORE_WARMUP (10000) invocations that warm DynamoDB Local's JVM up before anything is measured
 #   BENCH_ARM64=1         also build the arm64 deployment binary with cargo lambda and report its size
 set -euo pipefail

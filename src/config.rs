@@ -114,10 +114,20 @@ pub enum TrustedRoots {
 }
 
 impl TrustedRoots {
-    /// Reads `TLS_TRUST_STORE`; unset means `aws`. Any other value is a
-    /// configuration error, reported rather than guessed at.
+    /// Reads `TLS_TRUST_STORE`; unset means `aws`. Any other value, one that is
+    /// not UTF-8 included, is a configuration error, reported rather than guessed at.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_value(std::env::var("TLS_TRUST_STORE").ok().as_deref())
+        Self::from_os_value(std::env::var_os("TLS_TRUST_STORE"))
+    }
+
+    pub fn from_os_value(value: Option<std::ffi::OsString>) -> Result<Self, ConfigError> {
+        match value.map(std::ffi::OsString::into_string) {
+            None => Ok(TrustedRoots::AwsOnly),
+            Some(Ok(value)) => Self::from_value(Some(&value)),
+            Some(Err(value)) => Err(ConfigError::UnknownTrustStore(
+                value.to_string_lossy().into_owned(),
+            )),
+        }
     }
 
     pub fn from_value(value: Option<&str>) -> Result<Self, ConfigError> {
@@ -216,6 +226,20 @@ mod tests {
         assert_eq!(
             TrustedRoots::from_value(Some("system")).unwrap(),
             TrustedRoots::System
+        );
+    }
+
+    #[test]
+    fn a_trust_store_value_that_is_not_utf8_is_an_error_not_the_default() {
+        use std::os::unix::ffi::OsStringExt;
+        let value = std::ffi::OsString::from_vec(vec![b's', 0xff]);
+        assert!(matches!(
+            TrustedRoots::from_os_value(Some(value)),
+            Err(ConfigError::UnknownTrustStore(_))
+        ));
+        assert_eq!(
+            TrustedRoots::from_os_value(None).unwrap(),
+            TrustedRoots::AwsOnly
         );
     }
 

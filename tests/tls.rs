@@ -114,7 +114,7 @@ async fn tls_dynamodb() -> (String, Arc<AtomicUsize>) {
             });
         }
     });
-    (format!("https://localhost:{port}"), served)
+    (format!("https://127.0.0.1:{port}"), served)
 }
 
 async fn get_item_through(

@@ -1,5 +1,5 @@
 //! The test certificate authority of `tests/tls/` and a TLS acceptor with the
-//! `localhost` certificate it signed (valid until 2126). The authority's private
+//! `localhost` / `127.0.0.1` certificate it signed (valid 2020–2126). The authority's private
 //! key was thrown away after signing, so nothing else can be made to chain to it.
 #![allow(dead_code)] // tests/tls.rs and examples/bench.rs each use a part of it
 
