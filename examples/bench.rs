@@ -334,6 +334,20 @@ fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples[rank]
 }
 
+/// One figure of the report: its name, then its value.
+fn line(name: &str, value: String) {
+    println!("{name:<62} {value}");
+}
+
+/// How long `work` takes to complete (dropping its output is not counted).
+async fn timed<T>(work: impl std::future::Future<Output = T>) -> Duration {
+    let started = Instant::now();
+    let output = work.await;
+    let elapsed = started.elapsed();
+    drop(output);
+    elapsed
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -485,7 +499,6 @@ async fn process_benchmarks() {
     let dynamodb = env("BENCH_DYNAMODB");
     let cold_runs = env_number("BENCH_COLD_RUNS", 20);
     let warm_runs = env_number("BENCH_WARM_RUNS", 1000);
-    let line = |name: &str, value: String| println!("{name:<62} {value}");
 
     // DynamoDB Local runs in a JVM that has just started: until its JIT has
     // compiled the request path, every call is slower, and the first figures
@@ -655,13 +668,17 @@ async fn process_benchmarks() {
     // What init spends on the SDK: config load and client construction.
     let mut sdk_init = Vec::new();
     for _ in 0..20 {
-        let started = Instant::now();
-        let sdk_config = tracking_status::config::sdk_config_loader()
-            .unwrap()
-            .load()
-            .await;
-        std::hint::black_box(aws_sdk_dynamodb::Client::new(&sdk_config));
-        sdk_init.push(started.elapsed());
+        sdk_init.push(
+            timed(async {
+                let sdk_config = tracking_status::config::sdk_config_loader()
+                    .unwrap()
+                    .load()
+                    .await;
+                let client = aws_sdk_dynamodb::Client::new(&sdk_config);
+                (sdk_config, client)
+            })
+            .await,
+        );
     }
     let first = sdk_init[0];
     line(
@@ -709,7 +726,6 @@ async fn tls_terminator(upstream: &str) -> String {
 /// (`TLS_TRUST_STORE=system`, `SSL_CERT_FILE`) and talks to DynamoDB Local
 /// through a TLS terminator, with and without the warm-up.
 async fn over_tls(function: &str, dynamodb: &str, runs: usize) {
-    let line = |name: &str, value: String| println!("{name:<62} {value}");
     let endpoint = tls_terminator(dynamodb).await;
     let trust = [
         ("TLS_TRUST_STORE", "system"),
@@ -754,19 +770,24 @@ async fn local_store(dynamodb: &str) -> tracking_status::store::dynamodb::Dynamo
 /// The floor under the warm latency and under the first request: DynamoDB Local
 /// itself, driven from this (long-running) process with the function's own code.
 async fn store_floor(dynamodb: &str) {
-    let line = |name: &str, value: String| println!("{name:<62} {value}");
     let store = local_store(dynamodb).await;
     let user = tracking_status::principal::UserId::from_value(&Value::from("user_dev")).unwrap();
     let program = tracking_status::domain::ProgramId::new(42).unwrap();
     let mut round_trips = Vec::new();
     let mut in_process = Vec::new();
     for _ in 0..200 {
-        let started = Instant::now();
-        let _ = tracking_status::store::StatusStore::program(&store, program).await;
-        round_trips.push(started.elapsed());
-        let started = Instant::now();
-        let _ = tracking_status::service::tracking_status(&store, &user, program).await;
-        in_process.push(started.elapsed());
+        round_trips.push(
+            timed(tracking_status::store::StatusStore::program(
+                &store, program,
+            ))
+            .await,
+        );
+        in_process.push(
+            timed(tracking_status::service::tracking_status(
+                &store, &user, program,
+            ))
+            .await,
+        );
     }
     line(
         "DynamoDB Local: one GetItem round trip, median (ms)",
@@ -783,12 +804,18 @@ async fn store_floor(dynamodb: &str) {
     let mut reused = Vec::new();
     for _ in 0..50 {
         let store = local_store(dynamodb).await;
-        let started = Instant::now();
-        let _ = tracking_status::service::tracking_status(&store, &user, program).await;
-        fresh.push(started.elapsed());
-        let started = Instant::now();
-        let _ = tracking_status::service::tracking_status(&store, &user, program).await;
-        reused.push(started.elapsed());
+        fresh.push(
+            timed(tracking_status::service::tracking_status(
+                &store, &user, program,
+            ))
+            .await,
+        );
+        reused.push(
+            timed(tracking_status::service::tracking_status(
+                &store, &user, program,
+            ))
+            .await,
+        );
     }
     line(
         "the same 6 reads on new connections / reused ones, median (ms)",
