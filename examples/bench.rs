@@ -20,17 +20,17 @@
 mod fault_proxy;
 #[path = "../tests/common/localhost_tls.rs"]
 mod localhost_tls;
+#[path = "../tests/common/runtime_api.rs"]
+mod runtime_api;
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fault_proxy::{Fault, FaultProxy};
+use runtime_api::{Answer, Function, RuntimeApi};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Mutex, mpsc};
 use tracking_status::config::TABLE_VARIABLES;
 use tracking_status::fixture::Fixture;
 use tracking_status::lambda::{ProxyResponse, invoke};
@@ -49,265 +49,41 @@ fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/bench.sh"))
 }
 
-// ---------------------------------------------------------------------------
-// A stand-in for the Lambda Runtime API (2018-06-01) on loopback.
-
-/// What the function answered, and when.
-#[derive(Debug)]
-struct Answer {
-    /// When the function asked for the event (its init was done).
-    polled: Instant,
-    answered: Instant,
-    body: String,
-    error: bool,
-}
-
-struct RuntimeApi {
-    address: String,
-    events: mpsc::Sender<String>,
-    answers: Mutex<mpsc::Receiver<Answer>>,
-}
-
-impl RuntimeApi {
-    async fn start() -> Arc<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap().to_string();
-        let (events, pending) = mpsc::channel::<String>(1);
-        let (answered, answers) = mpsc::channel::<Answer>(16);
-        let pending = Arc::new(Mutex::new(pending));
-        let polled_at = Arc::new(std::sync::Mutex::new(Instant::now()));
-        tokio::spawn(async move {
-            while let Ok((connection, _)) = listener.accept().await {
-                connection.set_nodelay(true).unwrap();
-                tokio::spawn(serve(
-                    connection,
-                    pending.clone(),
-                    answered.clone(),
-                    polled_at.clone(),
-                ));
-            }
-        });
-        Arc::new(RuntimeApi {
-            address,
-            events,
-            answers: Mutex::new(answers),
-        })
-    }
-
-    /// Hands one event to the function and waits for its answer.
-    async fn invoke(&self, event: &str) -> (Instant, Answer) {
-        let sent = Instant::now();
-        self.events.send(event.to_string()).await.unwrap();
-        let answer =
-            tokio::time::timeout(Duration::from_secs(30), self.answers.lock().await.recv())
-                .await
-                .expect("the function answered within 30 s")
-                .unwrap();
-        (sent, answer)
-    }
-}
-
-async fn serve(
-    mut connection: TcpStream,
-    pending: Arc<Mutex<mpsc::Receiver<String>>>,
-    answered: mpsc::Sender<Answer>,
-    polled_at: Arc<std::sync::Mutex<Instant>>,
-) {
-    let mut request_id = 0u64;
-    loop {
-        let Some((head, body)) = read_request(&mut connection).await else {
-            return;
-        };
-        let path = head
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or_default()
-            .to_string();
-        if path.ends_with("/invocation/next") {
-            *polled_at.lock().unwrap() = Instant::now();
-            // Wait for an event, unless the process goes away first: a killed
-            // process must not take the next process's event with it.
-            let event = {
-                let mut pending = pending.lock().await;
-                tokio::select! {
-                    biased;
-                    _ = closed(&connection) => None,
-                    event = pending.recv() => event,
-                }
-            };
-            let Some(event) = event else {
-                return;
-            };
-            request_id += 1;
-            let deadline = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis()
-                + 30_000;
-            let response = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nlambda-runtime-aws-request-id: req-{request_id}\r\n\
-                 lambda-runtime-deadline-ms: {deadline}\r\n\
-                 lambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:123456789012:function:bench\r\n\
-                 lambda-runtime-trace-id: Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0\r\n\
-                 content-length: {}\r\n\r\n{event}",
-                event.len()
-            );
-            if connection.write_all(response.as_bytes()).await.is_err() {
-                return;
-            }
-        } else {
-            if std::env::var("BENCH_DEBUG").is_ok() {
-                eprintln!("{head}\n[{} body bytes]", body.len());
-            }
-            let answered_at = Instant::now();
-            let accepted =
-                "HTTP/1.1 202 Accepted\r\ncontent-length: 16\r\n\r\n{\"status\":\"OK\"}\n";
-            if connection.write_all(accepted.as_bytes()).await.is_err() {
-                return;
-            }
-            let polled = *polled_at.lock().unwrap();
-            let answer = Answer {
-                polled,
-                answered: answered_at,
-                body: String::from_utf8_lossy(&body).into_owned(),
-                error: path.contains("/error"),
-            };
-            let _ = answered.send(answer).await;
-        }
-    }
-}
-
-/// Resolves when the peer has closed the connection.
-async fn closed(connection: &TcpStream) {
-    let mut byte = [0u8; 1];
-    loop {
-        match connection.peek(&mut byte).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
-        }
-    }
-}
-
-/// One HTTP/1.1 request: its head and its Content-Length body.
-async fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 16384];
-    loop {
-        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buffer[..at]).into_owned();
-            let length = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().to_string())
-                })
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(0);
-            while buffer.len() < at + 4 + length {
-                let n = stream.read(&mut chunk).await.ok()?;
-                if n == 0 {
-                    return None;
-                }
-                buffer.extend_from_slice(&chunk[..n]);
-            }
-            return Some((head, buffer[at + 4..at + 4 + length].to_vec()));
-        }
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buffer.extend_from_slice(&chunk[..n]);
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Processes.
-
-/// A function process with a Runtime API of its own: a process killed while it
-/// waits for an event can never take the next process's event.
-struct Function {
-    child: Child,
+/// Starts a function process the way the benchmark runs them: tables under
+/// `BENCH_TABLE_PREFIX`, `BENCH_EXTRA_ENV` and `extra` on top, logs to
+/// `BENCH_FUNCTION_LOG` if set.
+fn spawn_with(
+    binary: &str,
     api: Arc<RuntimeApi>,
+    dynamodb: &str,
+    extra: &[(&str, &str)],
+) -> Function {
+    let prefix = std::env::var("BENCH_TABLE_PREFIX").unwrap_or_default();
+    let mut env = vec![(
+        "AWS_ENDPOINT_URL_DYNAMODB".to_string(),
+        dynamodb.to_string(),
+    )];
+    for (variable, default) in TABLE_VARIABLES {
+        env.push((variable.to_string(), format!("{prefix}{default}")));
+    }
+    for (key, value) in extra {
+        env.push((key.to_string(), value.to_string()));
+    }
+    // BENCH_EXTRA_ENV="K=V K2=V2": more environment for every function process (experiments).
+    for pair in std::env::var("BENCH_EXTRA_ENV")
+        .unwrap_or_default()
+        .split_whitespace()
+    {
+        if let Some((key, value)) = pair.split_once('=') {
+            env.push((key.to_string(), value.to_string()));
+        }
+    }
+    let log = std::env::var("BENCH_FUNCTION_LOG").ok();
+    Function::spawn_with(binary, api, &env, log.as_deref().map(std::path::Path::new))
 }
 
-impl Function {
-    async fn spawn(binary: &str, dynamodb: &str, extra: &[(&str, &str)]) -> Self {
-        Self::spawn_with(binary, RuntimeApi::start().await, dynamodb, extra)
-    }
-
-    fn spawn_with(
-        binary: &str,
-        api: Arc<RuntimeApi>,
-        dynamodb: &str,
-        extra: &[(&str, &str)],
-    ) -> Self {
-        let prefix = std::env::var("BENCH_TABLE_PREFIX").unwrap_or_default();
-        let mut command = Command::new(binary);
-        command
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", &api.address)
-            .env("AWS_LAMBDA_FUNCTION_NAME", "tracking-status")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if let Ok(path) = std::env::var("BENCH_FUNCTION_LOG") {
-            let log = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .unwrap();
-            command.stdout(log.try_clone().unwrap()).stderr(log);
-        }
-        for (variable, default) in TABLE_VARIABLES {
-            command.env(variable, format!("{prefix}{default}"));
-        }
-        for (key, value) in extra {
-            command.env(key, value);
-        }
-        // BENCH_EXTRA_ENV="K=V K2=V2": more environment for every function process (experiments).
-        for pair in std::env::var("BENCH_EXTRA_ENV")
-            .unwrap_or_default()
-            .split_whitespace()
-        {
-            if let Some((key, value)) = pair.split_once('=') {
-                command.env(key, value);
-            }
-        }
-        Function {
-            child: command.spawn().expect("the function starts"),
-            api,
-        }
-    }
-
-    /// (VmRSS, VmHWM) in kB.
-    fn memory(&self) -> (u64, u64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
-        };
-        (field("VmRSS:"), field("VmHWM:"))
-    }
-}
-
-impl Drop for Function {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+async fn spawn(binary: &str, dynamodb: &str, extra: &[(&str, &str)]) -> Function {
+    spawn_with(binary, RuntimeApi::start().await, dynamodb, extra)
 }
 
 fn assert_ok(answer: &Answer) {
@@ -372,7 +148,7 @@ async fn cold_starts(
     for _ in 0..runs {
         let api = RuntimeApi::start().await;
         let spawned = Instant::now();
-        let function = Function::spawn_with(binary, api.clone(), dynamodb, extra);
+        let function = spawn_with(binary, api.clone(), dynamodb, extra);
         let (_, answer) = api.invoke(EVENT).await;
         if binary.ends_with("tracking-status") {
             assert_ok(&answer);
@@ -506,7 +282,7 @@ async fn process_benchmarks() {
     // proper is always warm, so warm the stand-in first and measure after.
     let store_warm_up = env_number("BENCH_STORE_WARMUP", 10_000);
     eprintln!("warming DynamoDB Local up ({store_warm_up} invocations, not measured)");
-    let process = Function::spawn(&function, &dynamodb, &[]).await;
+    let process = spawn(&function, &dynamodb, &[]).await;
     warm(&process, store_warm_up, true, |_| {}).await;
     drop(process);
 
@@ -544,7 +320,7 @@ async fn process_benchmarks() {
 
     eprintln!("warm invocations");
     // Warm latency and memory, one process.
-    let process = Function::spawn(&function, &dynamodb, &[]).await;
+    let process = spawn(&function, &dynamodb, &[]).await;
     let mut rss_at = HashMap::new();
     let mut latencies = warm(&process, warm_runs, true, |done| {
         if done == 100 || done == warm_runs {
@@ -556,7 +332,7 @@ async fn process_benchmarks() {
     let our_warm = median(&mut latencies);
     let our_p99 = percentile(&mut latencies, 99.0);
 
-    let hello_process = Function::spawn(&hello, &dynamodb, &[]).await;
+    let hello_process = spawn(&hello, &dynamodb, &[]).await;
     let mut hello_latencies = warm(&hello_process, warm_runs, false, |_| {}).await;
     let hello_rss = hello_process.memory();
     drop(hello_process);
@@ -628,12 +404,12 @@ async fn process_benchmarks() {
     let proxy = FaultProxy::start(&dynamodb).await;
     let delay = Duration::from_millis(env_number("BENCH_DELAY_MS", 25) as u64);
     proxy.set(Fault::None);
-    let process = Function::spawn(&function, proxy.endpoint(), &[]).await;
+    let process = spawn(&function, proxy.endpoint(), &[]).await;
     warm(&process, 20, true, |_| {}).await;
     let mut plain = warm(&process, 100, true, |_| {}).await;
     drop(process);
     proxy.set(Fault::Slow(delay));
-    let process = Function::spawn(&function, proxy.endpoint(), &[]).await;
+    let process = spawn(&function, proxy.endpoint(), &[]).await;
     warm(&process, 5, true, |_| {}).await;
     let mut delayed = warm(&process, 60, true, |_| {}).await;
     drop(process);
@@ -648,8 +424,7 @@ async fn process_benchmarks() {
     );
 
     proxy.set(Fault::None);
-    let process =
-        Function::spawn(&function, proxy.endpoint(), &[("WARM_UP_CONNECTION", "0")]).await;
+    let process = spawn(&function, proxy.endpoint(), &[("WARM_UP_CONNECTION", "0")]).await;
     proxy.measure_capacity();
     proxy.reset_observed();
     let counted = 200;
@@ -741,7 +516,7 @@ async fn over_tls(function: &str, dynamodb: &str, runs: usize) {
         cold_parts(&warmed),
     );
     line("  the same without warm-up (ms)", cold_parts(&plain));
-    let process = Function::spawn(function, &endpoint, &trust).await;
+    let process = spawn(function, &endpoint, &trust).await;
     let mut latencies = warm(&process, 200, true, |_| {}).await;
     line(
         "  warm latency over TLS, median of 200 (ms)",

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::domain::ProgramIdError;
+use crate::panic_net::Panic;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +26,10 @@ pub enum ApiError {
     /// The cause is logged, never returned.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A panic on the request path, caught by the panic net. The description is
+    /// logged, never returned.
+    #[error("{}", .0.0)]
+    Panicked(Panic),
 }
 
 impl ApiError {
@@ -35,7 +40,7 @@ impl ApiError {
             ApiError::Forbidden => 403,
             ApiError::NotFound => 404,
             ApiError::MethodNotAllowed => 405,
-            ApiError::Store(_) => 500,
+            ApiError::Store(_) | ApiError::Panicked(_) => 500,
         }
     }
 
@@ -46,7 +51,7 @@ impl ApiError {
             ApiError::Forbidden => "ForbiddenError",
             ApiError::NotFound => "NotFoundError",
             ApiError::MethodNotAllowed => "MethodNotAllowedError",
-            ApiError::Store(_) => "InternalServerError",
+            ApiError::Store(_) | ApiError::Panicked(_) => "InternalServerError",
         }
     }
 
@@ -58,7 +63,7 @@ impl ApiError {
             ApiError::Forbidden => "You do not have tracking:read permission on this program",
             ApiError::NotFound => "Program not found",
             ApiError::MethodNotAllowed => "Method not allowed: use GET",
-            ApiError::Store(_) => "Internal server error",
+            ApiError::Store(_) | ApiError::Panicked(_) => "Internal server error",
         }
     }
 
@@ -128,6 +133,11 @@ mod tests {
                 500,
                 "InternalServerError",
             ),
+            (
+                ApiError::Panicked(Panic("panicked at src/http.rs:1: boom".into())),
+                500,
+                "InternalServerError",
+            ),
         ];
         for (error, status, name) in cases {
             let body = serde_json::to_value(error.body()).unwrap();
@@ -154,13 +164,26 @@ mod tests {
 
     #[test]
     fn a_500_says_nothing_of_its_cause() {
-        let error = ApiError::Store(StoreError::Corrupt {
+        let store = ApiError::Store(StoreError::Corrupt {
             operation: "GetItem programs",
             cause: "table tracking-programs: attribute id is S, expected N".into(),
         });
-        let text = serde_json::to_string(&error.body()).unwrap();
-        for secret in ["GetItem", "programs", "attribute", "127.0.0.1", "tracking"] {
-            assert!(!text.contains(secret), "{secret} leaked in {text}");
+        let panicked = ApiError::Panicked(Panic(
+            "panicked at src/domain/status.rs:12: index out of bounds in tracking-programs".into(),
+        ));
+        for error in [store, panicked] {
+            let text = serde_json::to_string(&error.body()).unwrap();
+            for secret in [
+                "GetItem",
+                "programs",
+                "attribute",
+                "127.0.0.1",
+                "tracking",
+                "panic",
+                ".rs",
+            ] {
+                assert!(!text.contains(secret), "{secret} leaked in {text}");
+            }
         }
     }
 

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::domain::{ProgramId, ProgramIdError, StatusDocument};
 use crate::error::ApiError;
+use crate::panic_net::Panic;
 use crate::principal::principal;
 use crate::service::tracking_status;
 use crate::store::StatusStore;
@@ -43,6 +44,17 @@ pub fn unreadable_event(lambda_request_id: &str) -> Response<Body> {
     )
 }
 
+/// The answer to an invocation whose handling panicked (`panic_net`): the
+/// contract's 500, logged at ERROR with the panic's location and message.
+pub fn panicked(started: Instant, lambda_request_id: &str, panic: Panic) -> Response<Body> {
+    finish(
+        started,
+        Some(lambda_request_id),
+        None,
+        Err(ApiError::Panicked(panic)),
+    )
+}
+
 /// Builds the response and writes the request's one log line.
 fn finish(
     started: Instant,
@@ -56,15 +68,13 @@ fn finish(
     };
     let status = response.status().as_u16();
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let request_id = request_id.unwrap_or_default();
-    // The raw programId is bounded so a hostile path cannot flood the log.
-    let program_id: String = raw_program_id
-        .unwrap_or_default()
-        .chars()
-        .take(32)
-        .collect();
+    // Both come from the event and are bounded, so a hostile event cannot flood
+    // the log (API Gateway's request ids are 36 characters).
+    let request_id = bounded(request_id.unwrap_or_default(), 64);
+    let program_id = bounded(raw_program_id.unwrap_or_default(), 32);
+    let (request_id, program_id) = (request_id.as_str(), program_id.as_str());
     match &outcome {
-        Err(error @ ApiError::Store(_)) => {
+        Err(error @ (ApiError::Store(_) | ApiError::Panicked(_))) => {
             tracing::error!(request_id, program_id, status, duration_ms, cause = %error, "request failed")
         }
         Err(error @ ApiError::UnreadableEvent) => {
@@ -73,6 +83,10 @@ fn finish(
         _ => tracing::info!(request_id, program_id, status, duration_ms, "request"),
     }
     response
+}
+
+fn bounded(text: &str, max_chars: usize) -> String {
+    text.chars().take(max_chars).collect()
 }
 
 /// The contract's order of checks: 405, then 401 → 400 → 404 → 403 → 200.

@@ -11,35 +11,55 @@
 //! event whose request context cannot be read carries no principal.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Body, Context, Request, RequestExt, Response};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::http;
 use crate::store::StatusStore;
+use crate::{http, panic_net};
 
-/// Handles one invocation.
+/// Handles one invocation. A panic while answering it is caught by the panic
+/// net and answered with the contract's 500.
 pub async fn invoke<S: StatusStore>(
     store: &S,
     payload: &RawValue,
     context: Context,
 ) -> ProxyResponse {
-    let response = match serde_json::from_str::<LambdaRequest>(payload.get()) {
+    let started = Instant::now();
+    let lambda_request_id = context.request_id.clone();
+    let response = match panic_net::catch(answer(store, payload, context)).await {
+        Ok(response) => response,
+        Err(panic) => http::panicked(started, &lambda_request_id, panic),
+    };
+    ProxyResponse::from(response)
+}
+
+async fn answer<S: StatusStore>(store: &S, payload: &RawValue, context: Context) -> Response<Body> {
+    match serde_json::from_str::<LambdaRequest>(payload.get()) {
         Ok(event) => match into_request(event) {
             Some(request) => http::handle(store, request.with_lambda_context(context)).await,
             None => http::unreadable_event(&context.request_id),
         },
         Err(_) => http::unreadable_event(&context.request_id),
-    };
-    ProxyResponse::from(response)
+    }
 }
 
 /// Converts an API Gateway event into a request, keeping only what the function
-/// reads: method, path, path parameters and request context.
+/// reads: method, path parameters, request context and the raw path.
+///
+/// The raw path never goes through `lambda_http`'s URI building: `http::Uri`
+/// holds at most 65,534 bytes, and `lambda_http` panics ("failed to build
+/// request") on a longer one — and percent-encoding can make a path of a third
+/// of that size too long. The event reaches the conversion with no path, host,
+/// stage or query at all, so the URI it builds is always `/`; the raw path is
+/// put back as the `RawHttpPath` extension, which `http::raw_program_id` reads
+/// when there is no path parameter. Every other field the conversion keeps
+/// (method, path parameters, request context) is stored as it is, at any size.
 pub fn into_request(event: LambdaRequest) -> Option<Request> {
-    let event = match event {
+    let (event, raw_path) = match event {
         LambdaRequest::ApiGatewayV1(mut event) => {
             event.body = None;
             event.is_base64_encoded = false;
@@ -49,8 +69,8 @@ pub fn into_request(event: LambdaRequest) -> Option<Request> {
             event.multi_value_query_string_parameters = Default::default();
             event.request_context.domain_name = None;
             event.request_context.stage = None;
-            event.path = event.path.filter(|path| path.starts_with('/'));
-            LambdaRequest::ApiGatewayV1(event)
+            let raw_path = event.path.take();
+            (LambdaRequest::ApiGatewayV1(event), raw_path)
         }
         LambdaRequest::ApiGatewayV2(mut event) => {
             event.body = None;
@@ -61,13 +81,17 @@ pub fn into_request(event: LambdaRequest) -> Option<Request> {
             event.query_string_parameters = Default::default();
             event.request_context.domain_name = None;
             event.request_context.stage = None;
-            event.raw_path = event.raw_path.filter(|path| path.starts_with('/'));
-            LambdaRequest::ApiGatewayV2(event)
+            let raw_path = event.raw_path.take();
+            (LambdaRequest::ApiGatewayV2(event), raw_path)
         }
         #[allow(unreachable_patterns)]
         _ => return None,
     };
-    Some(Request::from(event))
+    // A path that is not absolute is no path at all, as API Gateway never sends one.
+    let raw_path = raw_path
+        .filter(|path| path.starts_with('/'))
+        .unwrap_or_default();
+    Some(Request::from(event).with_raw_http_path(raw_path))
 }
 
 /// The API Gateway proxy integration response; REST (1.0) and HTTP (2.0)

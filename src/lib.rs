@@ -28,6 +28,7 @@ pub mod error;
 pub mod fixture;
 pub mod http;
 pub mod lambda;
+pub mod panic_net;
 pub mod principal;
 pub mod service;
 pub mod store;

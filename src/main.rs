@@ -22,13 +22,14 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::value::RawValue;
 use tracking_status::config::{TableNames, sdk_config_loader, warm_up_enabled};
 use tracking_status::store::dynamodb::DynamoStore;
-use tracking_status::{lambda, telemetry};
+use tracking_status::{lambda, panic_net, telemetry};
 
 // Lambda hands a process one event at a time: a single-threaded runtime is
 // enough, and the reads of one request still overlap on it.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init();
+    panic_net::install_hook();
     // A bad setting stops init with its reason, before any request is taken.
     let loader = sdk_config_loader()
         .inspect_err(|error| tracing::error!(cause = %error, "invalid configuration"))?;
@@ -46,9 +47,7 @@ async fn main() -> Result<(), Error> {
     let store = &store;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move {
-            // Boxed, as lambda_http boxes its handler future: the request future is
-            // deeply nested and the runtime's own future would otherwise carry it inline.
-            let response = Box::pin(lambda::invoke(store, &event.payload, event.context)).await;
+            let response = lambda::invoke(store, &event.payload, event.context).await;
             Ok::<_, Infallible>(response)
         },
     ))

@@ -21,6 +21,8 @@ pub async fn tracking_status<S: StatusStore>(
 ) -> Result<StatusDocument, ApiError> {
     let program_then_access = async {
         let program = store.program(program_id).await?.ok_or(ApiError::NotFound)?;
+        #[cfg(feature = "panic-probe")]
+        crate::panic_net::probe(&program.workspace_id);
         let (membership, advertiser) = tokio::try_join!(
             store.membership(&program.workspace_id, user.as_str()),
             store.advertiser(&program.advertiser_id),

@@ -4,6 +4,8 @@
 #![allow(dead_code)] // each test binary uses a part of this module
 
 pub mod fault_proxy;
+pub mod oversized;
+pub mod runtime_api;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,261 @@
+//! A stand-in for the Lambda Runtime API (2018-06-01) on loopback, and
+//! function processes started the way Lambda starts them: the benchmark
+//! (`examples/bench.rs`) and `tests/release_binary.rs` drive real binaries with it.
+#![allow(dead_code)] // each user takes a part
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Mutex, mpsc};
+
+/// What the function answered, and when.
+#[derive(Debug)]
+pub struct Answer {
+    /// When the function asked for the event (its init was done).
+    pub polled: Instant,
+    pub answered: Instant,
+    pub body: String,
+    /// Whether the function reported an invocation error (not a response).
+    pub error: bool,
+}
+
+pub struct RuntimeApi {
+    pub address: String,
+    events: mpsc::Sender<String>,
+    answers: Mutex<mpsc::Receiver<Answer>>,
+}
+
+impl RuntimeApi {
+    pub async fn start() -> Arc<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let (events, pending) = mpsc::channel::<String>(1);
+        let (answered, answers) = mpsc::channel::<Answer>(16);
+        let pending = Arc::new(Mutex::new(pending));
+        let polled_at = Arc::new(std::sync::Mutex::new(Instant::now()));
+        tokio::spawn(async move {
+            while let Ok((connection, _)) = listener.accept().await {
+                connection.set_nodelay(true).unwrap();
+                tokio::spawn(serve(
+                    connection,
+                    pending.clone(),
+                    answered.clone(),
+                    polled_at.clone(),
+                ));
+            }
+        });
+        Arc::new(RuntimeApi {
+            address,
+            events,
+            answers: Mutex::new(answers),
+        })
+    }
+
+    /// Hands one event to the function and waits for its answer.
+    pub async fn invoke(&self, event: &str) -> (Instant, Answer) {
+        let sent = Instant::now();
+        self.events.send(event.to_string()).await.unwrap();
+        let answer =
+            tokio::time::timeout(Duration::from_secs(30), self.answers.lock().await.recv())
+                .await
+                .expect("the function answered within 30 s")
+                .unwrap();
+        (sent, answer)
+    }
+}
+
+async fn serve(
+    mut connection: TcpStream,
+    pending: Arc<Mutex<mpsc::Receiver<String>>>,
+    answered: mpsc::Sender<Answer>,
+    polled_at: Arc<std::sync::Mutex<Instant>>,
+) {
+    let mut request_id = 0u64;
+    loop {
+        let Some((head, body)) = read_request(&mut connection).await else {
+            return;
+        };
+        let path = head
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        if path.ends_with("/invocation/next") {
+            *polled_at.lock().unwrap() = Instant::now();
+            // Wait for an event, unless the process goes away first: a killed
+            // process must not take the next process's event with it.
+            let event = {
+                let mut pending = pending.lock().await;
+                tokio::select! {
+                    biased;
+                    _ = closed(&connection) => None,
+                    event = pending.recv() => event,
+                }
+            };
+            let Some(event) = event else {
+                return;
+            };
+            request_id += 1;
+            let deadline = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+                + 30_000;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nlambda-runtime-aws-request-id: req-{request_id}\r\n\
+                 lambda-runtime-deadline-ms: {deadline}\r\n\
+                 lambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:123456789012:function:tracking-status\r\n\
+                 lambda-runtime-trace-id: Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0\r\n\
+                 content-length: {}\r\n\r\n{event}",
+                event.len()
+            );
+            if connection.write_all(response.as_bytes()).await.is_err() {
+                return;
+            }
+        } else {
+            if std::env::var("RUNTIME_API_DEBUG").is_ok() {
+                eprintln!("{head}\n[{} body bytes]", body.len());
+            }
+            let answered_at = Instant::now();
+            let accepted =
+                "HTTP/1.1 202 Accepted\r\ncontent-length: 16\r\n\r\n{\"status\":\"OK\"}\n";
+            if connection.write_all(accepted.as_bytes()).await.is_err() {
+                return;
+            }
+            let polled = *polled_at.lock().unwrap();
+            let answer = Answer {
+                polled,
+                answered: answered_at,
+                body: String::from_utf8_lossy(&body).into_owned(),
+                error: path.contains("/error"),
+            };
+            let _ = answered.send(answer).await;
+        }
+    }
+}
+
+/// Resolves when the peer has closed the connection.
+async fn closed(connection: &TcpStream) {
+    let mut byte = [0u8; 1];
+    loop {
+        match connection.peek(&mut byte).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+        }
+    }
+}
+
+/// One HTTP/1.1 request: its head and its Content-Length body.
+async fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 16384];
+    loop {
+        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buffer[..at]).into_owned();
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().to_string())
+                })
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            while buffer.len() < at + 4 + length {
+                let n = stream.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buffer.extend_from_slice(&chunk[..n]);
+            }
+            return Some((head, buffer[at + 4..at + 4 + length].to_vec()));
+        }
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// A function process with a Runtime API of its own: a process killed while it
+/// waits for an event can never take the next process's event.
+pub struct Function {
+    pub child: Child,
+    pub api: Arc<RuntimeApi>,
+}
+
+impl Function {
+    /// Starts `binary` as Lambda starts a function, with a Runtime API of its
+    /// own and `env` on top of the variables Lambda sets; its stdout and stderr
+    /// go to `log` (appended), or nowhere.
+    pub async fn spawn(binary: &str, env: &[(String, String)], log: Option<&Path>) -> Self {
+        Self::spawn_with(binary, RuntimeApi::start().await, env, log)
+    }
+
+    pub fn spawn_with(
+        binary: &str,
+        api: Arc<RuntimeApi>,
+        env: &[(String, String)],
+        log: Option<&Path>,
+    ) -> Self {
+        let mut command = Command::new(binary);
+        command
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "tracking-status")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/tracking-status")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "stand-in")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .envs(env.iter().map(|(key, value)| (key, value)))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(path) = log {
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .unwrap();
+            command.stdout(log.try_clone().unwrap()).stderr(log);
+        }
+        Function {
+            child: command.spawn().expect("the function starts"),
+            api,
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// (VmRSS, VmHWM) in kB.
+    pub fn memory(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
