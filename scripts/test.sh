@@ -3,10 +3,13 @@
 # an OpenAPI validator, under .local/), starts DynamoDB Local on a free loopback
 # port, and runs, failing fast:
 #   1. the template and API document checks: cfn-lint, sam validate --lint, openapi-spec-validator;
-#   2. cargo fmt --check and cargo clippy -D warnings;
-#   3. cargo test: unit, handler and integration tests (against DynamoDB Local);
-#   4. scripts/e2e.sh: cargo lambda watch + every file in events/;
-#   5. sam build, for the host architecture (SKIP_SAM_BUILD=1 skips it: it is a release build).
+#   2. cargo fmt --check and cargo clippy -D warnings (the function and the fuzzing crate);
+#   3. the release binary with the test-only panic-probe feature (cargo lambda, as sam build builds it);
+#   4. cargo test: unit, handler and integration tests (against DynamoDB Local), the
+#      release binary under a Runtime API stand-in, and the replay of the fuzzing corpus;
+#   5. scripts/e2e.sh: cargo lambda watch + every file in events/;
+#   6. sam build, for the host architecture (SKIP_SAM_BUILD=1 skips it). It shares the
+#      release dependencies that step 3 compiled: only this crate is built again.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -27,10 +30,19 @@ openapi-spec-validator openapi.yaml
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
-log "cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets --locked -- -D warnings
-log "cargo test"
-cargo test --all-targets --locked
+# --no-default-features: the fuzzing crate's default links libFuzzer, which only
+# `cargo fuzz` needs; its corpus replay runs without it (fuzz/README.md).
+log "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --no-default-features --locked -- -D warnings
+
+log "cargo lambda build --release --features panic-probe (for tests/release_binary.rs)"
+cargo lambda build --release --locked --features panic-probe --bin tracking-status
+mkdir -p "$LOCAL/release-probe"
+cp target/lambda/tracking-status/bootstrap "$LOCAL/release-probe/bootstrap"
+export RELEASE_PROBE_BINARY="$LOCAL/release-probe/bootstrap"
+
+log "cargo test (the function and the fuzzing corpus replay)"
+cargo test --workspace --all-targets --no-default-features --locked
 
 log "end to end: cargo lambda watch + events/"
 AWS_ENDPOINT_URL_DYNAMODB="$TEST_DYNAMODB_ENDPOINT" bash scripts/e2e.sh

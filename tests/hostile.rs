@@ -64,6 +64,26 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// A string at a size where things break, about once in `1 + rarity` draws:
+/// `http::Uri`'s 65,534-byte limit and its neighbours, a third of it in a
+/// character that percent-encoding triples, and beyond; ASCII or multibyte,
+/// after a prefix that keeps it plausible for its field. Otherwise `usual`.
+fn sized(
+    usual: impl Strategy<Value = String>,
+    prefix: &'static str,
+    rarity: u32,
+) -> impl Strategy<Value = String> {
+    let big = (
+        prop::sample::select(vec![65_533usize, 65_534, 65_535, 21_846, 70_000, 300_000]),
+        prop::sample::select(vec!["a", "9", "/", "%", "é", "€"]),
+    )
+        .prop_map(move |(bytes, filler)| {
+            let count = bytes.saturating_sub(prefix.len()) / filler.len();
+            format!("{prefix}{}", filler.repeat(count))
+        });
+    prop_oneof![rarity => usual, 1 => big]
+}
+
 fn program_id() -> impl Strategy<Value = String> {
     prop_oneof![
         4 => Just("42".to_string()),
@@ -77,6 +97,7 @@ fn program_id() -> impl Strategy<Value = String> {
         1 => "[0-9]{1,30}",
         2 => any::<String>(),
         1 => (1usize..20_000).prop_map(|n| "9".repeat(n)),
+        1 => sized(Just("42".to_string()), "", 0),
     ]
 }
 
@@ -88,6 +109,7 @@ fn method() -> impl Strategy<Value = String> {
         1 => Just("OPTIONS".to_string()),
         1 => Just("get".to_string()),
         1 => any::<String>(),
+        1 => sized(Just("GET".to_string()), "GET", 0),
     ]
 }
 
@@ -96,6 +118,7 @@ fn user_id() -> impl Strategy<Value = Value> {
     prop_oneof![
         4 => prop_oneof![Just("user_dev"), Just("user_owner"), Just("user_billing"), Just("user_nobody")].prop_map(Value::from),
         1 => json_value(),
+        1 => sized(Just("user_dev".to_string()), "user_dev", 0).prop_map(Value::from),
     ]
 }
 
@@ -154,7 +177,19 @@ prop_compose! {
         rest in any::<bool>(),
         program_id in program_id(),
         drop_path_parameters in prop::bool::weighted(0.1),
-        path in prop_oneof![4 => Just(None), 1 => any::<String>().prop_map(Some)],
+        path in prop_oneof![
+            4 => Just(None),
+            1 => any::<String>().prop_map(Some),
+            1 => sized(Just("/api/tracking/status/42".to_string()), "/api/tracking/status/", 0).prop_map(Some),
+            1 => sized(Just("/".to_string()), "/", 0).prop_map(Some),
+        ],
+        // The rest of what reaches the request conversion, each sometimes at the edges.
+        context_path in sized(Just("/api/tracking/status/42".to_string()), "/", 60),
+        route_key in sized(Just("GET /api/tracking/status/{programId}".to_string()), "GET /", 60),
+        stage in sized(prop_oneof![Just("$default".to_string()), Just("prod".to_string()), any::<String>()], "", 60),
+        domain in sized(Just("api.example.com".to_string()), "", 60),
+        request_id in sized(Just("req".to_string()), "", 60),
+        query in sized(Just(String::new()), "q=", 60),
         method in method(),
         context in context_change(),
         body in prop_oneof![6 => Just(Value::Null), 2 => any::<String>().prop_map(Value::from), 1 => json_value()],
@@ -177,9 +212,18 @@ prop_compose! {
         }
         if rest {
             event["httpMethod"] = Value::from(method);
+            event["requestContext"]["path"] = Value::from(context_path);
+            event["resource"] = Value::from(route_key);
+            event["queryStringParameters"] = json!({"q": query});
         } else {
             event["requestContext"]["http"]["method"] = Value::from(method);
+            event["requestContext"]["http"]["path"] = Value::from(context_path);
+            event["routeKey"] = Value::from(route_key);
+            event["rawQueryString"] = Value::from(query);
         }
+        event["requestContext"]["stage"] = Value::from(stage);
+        event["requestContext"]["domainName"] = Value::from(domain);
+        event["requestContext"]["requestId"] = Value::from(request_id);
         match context {
             ContextChange::Authorizer(authorizer) => event["requestContext"]["authorizer"] = authorizer.for_api(rest),
             ContextChange::Remove => { event.as_object_mut().unwrap().remove("requestContext"); }

@@ -234,3 +234,71 @@ fn the_role_reads_only_its_own_tables() {
         );
     }
 }
+
+/// The deployed build is the release profile with default features: the
+/// test-only `panic-probe` trigger is never in it, and a panic unwinds into the
+/// panic net instead of aborting the process.
+#[test]
+fn the_deployed_build_has_no_panic_probe_and_unwinds() {
+    let template = template();
+    let function = resource(&template, "TrackingStatusFunction");
+    let build = &function["Metadata"]["BuildProperties"];
+    assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
+    assert_eq!(build["Binary"], "tracking-status");
+    // Only the binary is chosen: no Flags (which could pass --features) and no Features.
+    let keys: Vec<&str> = build
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|key| key.as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["Binary"], "{build:?}");
+
+    let manifest: toml_like::Manifest = toml_like::read();
+    assert!(
+        !manifest.default_features.iter().any(|f| f == "panic-probe"),
+        "{:?}",
+        manifest.default_features
+    );
+    assert_eq!(manifest.release_panic.as_deref(), Some("unwind"));
+}
+
+/// Just enough of Cargo.toml for the test above, without a TOML parser.
+mod toml_like {
+    pub struct Manifest {
+        pub default_features: Vec<String>,
+        pub release_panic: Option<String>,
+    }
+
+    pub fn read() -> Manifest {
+        let path = format!("{}/Cargo.toml", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut section = String::new();
+        let mut manifest = Manifest {
+            default_features: Vec::new(),
+            release_panic: None,
+        };
+        for line in text.lines().map(str::trim) {
+            if line.starts_with('[') {
+                section = line.to_string();
+            } else if let Some((key, value)) = line.split_once('=') {
+                let (key, value) = (key.trim(), value.trim());
+                match (section.as_str(), key) {
+                    ("[features]", "default") => {
+                        manifest.default_features = value
+                            .trim_matches(|c| c == '[' || c == ']')
+                            .split(',')
+                            .map(|f| f.trim().trim_matches('"').to_string())
+                            .filter(|f| !f.is_empty())
+                            .collect();
+                    }
+                    ("[profile.release]", "panic") => {
+                        manifest.release_panic = Some(value.trim_matches('"').to_string());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        manifest
+    }
+}

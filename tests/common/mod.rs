@@ -79,6 +79,12 @@ pub async fn seeded_store(fixture_json: &str) -> DynamoStore {
 }
 
 pub async fn seeded_store_with(fixture_json: &str, recorder: Option<CallRecorder>) -> DynamoStore {
+    let tables = seeded_tables(fixture_json).await;
+    DynamoStore::new(client(recorder).await, tables)
+}
+
+/// Fresh tables holding the fixture, loaded through the `seed` code path.
+pub async fn seeded_tables(fixture_json: &str) -> TableNames {
     let fixture = Fixture::parse(fixture_json).expect("a valid fixture");
     let tables = unique_tables();
     let loader = client(None).await;
@@ -88,7 +94,7 @@ pub async fn seeded_store_with(fixture_json: &str, recorder: Option<CallRecorder
     write_fixture(&loader, &tables, &fixture)
         .await
         .expect("fixture written");
-    DynamoStore::new(client(recorder).await, tables)
+    tables
 }
 
 /// The request of a file in `events/`.

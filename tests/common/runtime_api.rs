@@ -232,6 +232,24 @@ impl Function {
         }
     }
 
+    /// Hands one event to the function and waits for its answer; fails at
+    /// once, with the exit status, if the process dies first.
+    pub async fn invoke(&mut self, event: &str) -> Answer {
+        let Function { child, api } = self;
+        let exited = async {
+            loop {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return status;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::select! {
+            (_, answer) = api.invoke(event) => answer,
+            status = exited => panic!("the function process died ({status}) instead of answering"),
+        }
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

@@ -1,0 +1,415 @@
+//! Coverage-guided fuzzing of the invocation path (`lambda::invoke`: raw payload
+//! -> request -> handler -> proxy response) over the in-memory store, and the
+//! replay of the kept corpus that the test command runs.
+//!
+//! Two targets (`fuzz_targets/`), one property: whatever arrives, the answer
+//! is a response of the contract, and the call returns.
+//! - `payload`: raw bytes, taken as the Lambda runtime takes them: bytes that
+//!   are not JSON never reach the function (Lambda refuses them at Invoke, and
+//!   the runtime would fail to deserialize them first), everything else is
+//!   handed to `invoke` as it is.
+//! - `event_splice`: structure-aware: one of the events in `events/`, with
+//!   arbitrary JSON values, removals and sizes (up to Lambda's 6 MB) spliced in
+//!   at arbitrary places, known keys first.
+
+use std::sync::OnceLock;
+
+use arbitrary::{Arbitrary, Unstructured};
+use lambda_http::Context;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+use tracking_status::fixture::Fixture;
+use tracking_status::lambda::{ProxyResponse, invoke};
+use tracking_status::store::memory::MemoryStore;
+
+/// Lambda's limit on a synchronous invocation's request payload.
+pub const LAMBDA_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
+
+const EVENTS: [&str; 14] = [
+    include_str!("../../events/http-200-jwt-member.json"),
+    include_str!("../../events/http-200-member.json"),
+    include_str!("../../events/http-200-owner.json"),
+    include_str!("../../events/http-400-leading-zero.json"),
+    include_str!("../../events/http-401-no-principal.json"),
+    include_str!("../../events/http-403-no-permission.json"),
+    include_str!("../../events/http-404-no-program.json"),
+    include_str!("../../events/http-405-post.json"),
+    include_str!("../../events/rest-200-member.json"),
+    include_str!("../../events/rest-200-owner-principal-id.json"),
+    include_str!("../../events/rest-400-not-digits.json"),
+    include_str!("../../events/rest-401-no-principal.json"),
+    include_str!("../../events/rest-403-no-permission.json"),
+    include_str!("../../events/rest-404-no-program.json"),
+];
+
+/// Keys the function or `lambda_http` read, so that splices land where it matters.
+const KNOWN_KEYS: [&str; 34] = [
+    "requestContext",
+    "authorizer",
+    "lambda",
+    "userId",
+    "principalId",
+    "jwt",
+    "claims",
+    "sub",
+    "http",
+    "method",
+    "path",
+    "rawPath",
+    "pathParameters",
+    "programId",
+    "httpMethod",
+    "stage",
+    "domainName",
+    "routeKey",
+    "resource",
+    "resourcePath",
+    "requestId",
+    "headers",
+    "multiValueHeaders",
+    "cookies",
+    "body",
+    "isBase64Encoded",
+    "queryStringParameters",
+    "multiValueQueryStringParameters",
+    "rawQueryString",
+    "version",
+    "stageVariables",
+    "host",
+    "x-forwarded-proto",
+    "elb",
+];
+
+/// Sizes at which things have broken: `http::Uri`'s limit and its neighbours.
+const EDGE_SIZES: [usize; 6] = [255, 1024, 8192, 65_533, 65_534, 65_535];
+
+fn store() -> &'static MemoryStore {
+    static STORE: OnceLock<MemoryStore> = OnceLock::new();
+    STORE.get_or_init(|| {
+        let fixture = Fixture::parse(include_str!("../../fixtures/example.json"))
+            .expect("the example fixture parses");
+        MemoryStore::from_fixture(&fixture).expect("the example fixture loads")
+    })
+}
+
+thread_local! {
+    static RUNTIME: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime");
+}
+
+/// Invokes the function with `payload` as Lambda would; `None` when the bytes
+/// are not a JSON document (Lambda never delivers those).
+pub fn invoke_bytes(payload: &[u8]) -> Option<ProxyResponse> {
+    let raw: Box<RawValue> = serde_json::from_slice(payload).ok()?;
+    Some(RUNTIME.with(|runtime| {
+        runtime.block_on(async {
+            // The in-memory store never waits: anything near this is a hang.
+            tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                invoke(store(), &raw, Context::default()),
+            )
+            .await
+            .expect("the invocation hung")
+        })
+    }))
+}
+
+/// The contract's response: one of its statuses, its headers, its body.
+pub fn check(response: &ProxyResponse) -> Result<(), String> {
+    let status = response.status_code;
+    if ![200, 400, 401, 403, 404, 405, 500].contains(&status) {
+        return Err(format!("status {status}"));
+    }
+    let header = |name: &str| response.headers.get(name).map(String::as_str);
+    if header("content-type") != Some("application/json") {
+        return Err(format!("content-type {:?}", header("content-type")));
+    }
+    if header("cache-control") != Some("no-store") {
+        return Err(format!("cache-control {:?}", header("cache-control")));
+    }
+    if status == 405 && header("allow") != Some("GET") {
+        return Err("405 without Allow: GET".into());
+    }
+    let body: Value = serde_json::from_str(&response.body).map_err(|e| e.to_string())?;
+    let fine = if status == 200 {
+        body["data"]["programId"].is_string() && body.get("error").is_none()
+    } else {
+        body["data"].is_null()
+            && body["error"]["status"] == status
+            && body["error"]["name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with("Error"))
+            && body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+            && body["error"]["details"].is_object()
+    };
+    if fine {
+        Ok(())
+    } else {
+        Err(format!("body {}", response.body))
+    }
+}
+
+/// The `payload` target: any bytes.
+pub fn fuzz_payload(data: &[u8]) {
+    if let Some(response) = invoke_bytes(data)
+        && let Err(broken) = check(&response)
+    {
+        panic!("not a contract response ({broken}) for {data:?}");
+    }
+}
+
+/// The `event_splice` target: an event of `events/` with arbitrary splices.
+pub fn fuzz_event_splice(data: &[u8]) {
+    let Some(payload) = splice(data) else { return };
+    let response = invoke_bytes(payload.as_bytes()).expect("a spliced event is JSON");
+    if let Err(broken) = check(&response) {
+        panic!("not a contract response ({broken}) for {payload}");
+    }
+}
+
+#[derive(Debug, Arbitrary)]
+struct Splice {
+    event: u8,
+    edits: Vec<Edit>,
+}
+
+#[derive(Debug, Arbitrary)]
+enum Edit {
+    Set(Vec<Step>, Fill),
+    Remove(Vec<Step>),
+}
+
+#[derive(Debug, Arbitrary)]
+enum Step {
+    Known(u8),
+    Key(String),
+    Index(u8),
+}
+
+#[derive(Debug, Arbitrary)]
+enum Fill {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Unsigned(u64),
+    Float(f64),
+    Text(String),
+    /// Arbitrary text taken as JSON when it is JSON.
+    Json(String),
+    /// A known key's name as a value (a path, a method, a user id…).
+    KnownWord(u8),
+    /// `filler` repeated to an edge size or an arbitrary one, up to 6 MB.
+    Sized {
+        filler: char,
+        edge: u8,
+        arbitrary: u32,
+        prefix: String,
+    },
+    /// Nested arrays or objects, `depth` deep.
+    Nested {
+        depth: u16,
+        objects: bool,
+    },
+    Array(Vec<String>),
+    Object(Vec<(String, String)>),
+}
+
+impl Fill {
+    fn value(self) -> Value {
+        match self {
+            Fill::Null => Value::Null,
+            Fill::Bool(b) => Value::from(b),
+            Fill::Int(i) => Value::from(i),
+            Fill::Unsigned(u) => Value::from(u),
+            Fill::Float(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+            Fill::Text(text) => Value::from(text),
+            Fill::Json(text) => serde_json::from_str(&text).unwrap_or(Value::from(text)),
+            Fill::KnownWord(i) => Value::from(known_key(i)),
+            Fill::Sized {
+                filler,
+                edge,
+                arbitrary,
+                prefix,
+            } => {
+                let bytes = EDGE_SIZES
+                    .get(usize::from(edge))
+                    .copied()
+                    .unwrap_or(arbitrary as usize % LAMBDA_PAYLOAD_LIMIT);
+                let count = bytes.saturating_sub(prefix.len()) / filler.len_utf8();
+                let mut text = prefix;
+                text.extend(std::iter::repeat_n(filler, count));
+                Value::from(text)
+            }
+            Fill::Nested { depth, objects } => {
+                let mut value = Value::from("42");
+                for _ in 0..depth {
+                    value = if objects {
+                        Value::Object(Map::from_iter([("userId".to_string(), value)]))
+                    } else {
+                        Value::Array(vec![value])
+                    };
+                }
+                value
+            }
+            Fill::Array(items) => Value::Array(items.into_iter().map(Value::from).collect()),
+            Fill::Object(pairs) => Value::Object(
+                pairs
+                    .into_iter()
+                    .map(|(key, value)| (key, Value::from(value)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+fn known_key(i: u8) -> &'static str {
+    KNOWN_KEYS[usize::from(i) % KNOWN_KEYS.len()]
+}
+
+/// Follows `steps` from `value`, making the objects and array slots it needs.
+fn slot<'v>(mut value: &'v mut Value, steps: &[Step]) -> &'v mut Value {
+    for step in steps {
+        value = match step {
+            Step::Index(i) => {
+                if !value.is_array() {
+                    *value = Value::Array(Vec::new());
+                }
+                let items = value.as_array_mut().expect("made an array above");
+                let i = usize::from(*i) % (items.len() + 1);
+                if i == items.len() {
+                    items.push(Value::Null);
+                }
+                &mut items[i]
+            }
+            Step::Known(_) | Step::Key(_) => {
+                let key = match step {
+                    Step::Key(key) => key.clone(),
+                    Step::Known(i) | Step::Index(i) => known_key(*i).to_string(),
+                };
+                if !value.is_object() {
+                    *value = Value::Object(Map::new());
+                }
+                let fields = value.as_object_mut().expect("made an object above");
+                fields.entry(key).or_insert(Value::Null)
+            }
+        };
+    }
+    value
+}
+
+/// The event a `event_splice` input describes, as the JSON text Lambda would
+/// deliver; `None` for inputs that do not describe one, or describe one over
+/// Lambda's payload limit.
+pub fn splice(data: &[u8]) -> Option<String> {
+    let splice = Splice::arbitrary_take_rest(Unstructured::new(data)).ok()?;
+    let mut event: Value =
+        serde_json::from_str(EVENTS[usize::from(splice.event) % EVENTS.len()]).ok()?;
+    for edit in splice.edits {
+        match edit {
+            Edit::Set(steps, fill) => *slot(&mut event, &steps) = fill.value(),
+            Edit::Remove(steps) => {
+                if let Some((last, parents)) = steps.split_last() {
+                    let parent = slot(&mut event, parents);
+                    match (parent, last) {
+                        (Value::Object(fields), Step::Known(i)) => {
+                            fields.remove(known_key(*i));
+                        }
+                        (Value::Object(fields), Step::Key(key)) => {
+                            fields.remove(key);
+                        }
+                        (Value::Array(items), Step::Index(i)) if !items.is_empty() => {
+                            items.remove(usize::from(*i) % items.len());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    let payload = event.to_string();
+    (payload.len() <= LAMBDA_PAYLOAD_LIMIT).then_some(payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("corpus")
+            .join(target);
+        let mut inputs: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|entry| {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read(&path).unwrap())
+            })
+            .collect();
+        inputs.sort();
+        inputs
+    }
+
+    /// The kept corpus of each target, replayed: what the fuzzer found
+    /// interesting (and anything it once broke) stays answered by the contract.
+    #[test]
+    fn the_payload_corpus_gets_contract_responses() {
+        let inputs = corpus("payload");
+        assert!(inputs.len() >= EVENTS.len(), "{} inputs", inputs.len());
+        let mut answered = 0;
+        for (name, input) in &inputs {
+            if let Some(response) = invoke_bytes(input) {
+                check(&response).unwrap_or_else(|broken| panic!("{name}: {broken}"));
+                answered += 1;
+            }
+        }
+        println!("payload corpus: {} inputs, {answered} JSON", inputs.len());
+        assert!(answered >= EVENTS.len());
+    }
+
+    #[test]
+    fn the_event_splice_corpus_gets_contract_responses() {
+        let inputs = corpus("event_splice");
+        assert!(!inputs.is_empty());
+        let mut answered = 0;
+        for (name, input) in &inputs {
+            if let Some(payload) = splice(input) {
+                let response = invoke_bytes(payload.as_bytes()).unwrap();
+                check(&response).unwrap_or_else(|broken| panic!("{name}: {broken}"));
+                answered += 1;
+            }
+        }
+        println!(
+            "event_splice corpus: {} inputs, {answered} events",
+            inputs.len()
+        );
+        assert!(answered > 0);
+    }
+
+    #[test]
+    fn every_sample_event_gets_the_status_in_its_name() {
+        for event in EVENTS {
+            let response = invoke_bytes(event.as_bytes()).unwrap();
+            check(&response).unwrap();
+            let value: Value = serde_json::from_str(event).unwrap();
+            let expected = match value["requestContext"]["requestId"].as_str() {
+                Some(id) => id.split('-').nth(1).unwrap().parse::<u16>().unwrap(),
+                None => continue,
+            };
+            assert_eq!(response.status_code, expected, "{event}");
+        }
+    }
+
+    #[test]
+    fn an_empty_splice_is_a_sample_event() {
+        let payload = splice(&[1]).unwrap();
+        let response = invoke_bytes(payload.as_bytes()).unwrap();
+        assert_eq!(response.status_code, 200);
+    }
+}

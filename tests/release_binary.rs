@@ -1,0 +1,146 @@
+//! The release binary, run the way Lambda runs it — the Runtime API stand-in of
+//! `tests/common/runtime_api.rs` hands it events — against DynamoDB Local.
+//!
+//! The binary is the release profile's (panic strategy, LTO, strip) built with
+//! the test-only `panic-probe` feature; `scripts/test.sh` builds it and passes
+//! its path in `RELEASE_PROBE_BINARY`. A program stored in the workspace
+//! `panic-probe` makes its request panic after the program read.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::runtime_api::{Answer, Function};
+use serde_json::{Value, json};
+use tracking_status::config::TABLE_VARIABLES;
+
+/// The contract's 500, byte for byte.
+const INTERNAL_ERROR_BODY: &str = r#"{"data":null,"error":{"status":500,"name":"InternalServerError","message":"Internal server error","details":{}}}"#;
+
+fn binary() -> String {
+    std::env::var("RELEASE_PROBE_BINARY").expect(
+        "RELEASE_PROBE_BINARY is not set: run the tests with `scripts/test.sh`, which builds \
+         the release binary with the panic-probe feature",
+    )
+}
+
+/// The example fixture plus program 4242 in the probe's workspace.
+fn probe_fixture() -> String {
+    let mut fixture: Value = serde_json::from_str(common::EXAMPLE_FIXTURE).unwrap();
+    fixture["programs"].as_array_mut().unwrap().push(json!({
+        "id": 4242, "workspaceId": "panic-probe", "advertiserId": "adv_acme", "name": "Panic probe"
+    }));
+    fixture.to_string()
+}
+
+/// A function process over fresh tables holding `fixture`, logging to a file.
+async fn start(fixture: &str) -> (Function, PathBuf) {
+    let tables = common::seeded_tables(fixture).await;
+    let mut env = vec![("AWS_ENDPOINT_URL_DYNAMODB".to_string(), common::endpoint())];
+    for ((variable, _), table) in TABLE_VARIABLES.iter().zip(tables.all()) {
+        env.push((variable.to_string(), table.to_string()));
+    }
+    let log = std::env::temp_dir().join(format!(
+        "release-binary-{}-{}.log",
+        std::process::id(),
+        tables.all()[0]
+    ));
+    let _ = std::fs::remove_file(&log);
+    let function = Function::spawn(&binary(), &env, Some(&log)).await;
+    (function, log)
+}
+
+fn event(program_id: &str) -> String {
+    let mut event = common::event_json("http-200-member");
+    event["pathParameters"]["programId"] = Value::from(program_id);
+    event["rawPath"] = Value::from(format!("/api/tracking/status/{program_id}"));
+    event.to_string()
+}
+
+/// The proxy response the function posted, checked for the contract's headers.
+fn response(answer: &Answer) -> Value {
+    assert!(
+        !answer.error,
+        "the function reported an invocation error instead of a response: {}",
+        answer.body
+    );
+    let response: Value = serde_json::from_str(&answer.body).expect("a JSON response");
+    assert_eq!(response["headers"]["content-type"], "application/json");
+    assert_eq!(response["headers"]["cache-control"], "no-store");
+    response
+}
+
+fn status(answer: &Answer) -> u64 {
+    response(answer)["statusCode"].as_u64().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_inside_a_request_is_the_contracts_500_and_the_process_serves_on() {
+    let (mut function, log) = start(&probe_fixture()).await;
+    let pid = function.child.id();
+
+    let before = function.invoke(&event("42")).await;
+    assert_eq!(status(&before), 200, "{}", before.body);
+
+    let panicked = function.invoke(&event("4242")).await;
+    let panicked = response(&panicked);
+    assert_eq!(panicked["statusCode"], 500, "{panicked}");
+    assert_eq!(panicked["body"], INTERNAL_ERROR_BODY);
+
+    // The same process answers the next request in full.
+    let after = function.invoke(&event("42")).await;
+    let after = response(&after);
+    assert_eq!(after["statusCode"], 200, "{after}");
+    let document: Value = serde_json::from_str(after["body"].as_str().unwrap()).unwrap();
+    assert_eq!(document["data"]["programId"], "42");
+    assert!(function.is_running());
+    assert_eq!(function.child.id(), pid);
+
+    // One ERROR line, with the Lambda request id and the panic's location and
+    // message; nothing else mentions the panic (the default hook is silenced).
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|line| line.contains("panic")).collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    let line: Value = serde_json::from_str(lines[0]).expect("a JSON log line");
+    assert_eq!(line["level"], "ERROR", "{line}");
+    assert_eq!(line["fields"]["status"], 500, "{line}");
+    assert_eq!(line["fields"]["request_id"], "req-2", "{line}");
+    let cause = line["fields"]["cause"].as_str().unwrap();
+    assert!(cause.contains("panic probe"), "{cause}");
+    assert!(cause.contains("src/panic_net.rs:"), "{cause}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_and_deeply_nested_events_get_the_contract_response_from_the_release_binary() {
+    let (mut function, _log) = start(common::EXAMPLE_FIXTURE).await;
+    let pid = function.child.id();
+    let mut cases: Vec<(String, String, u64)> = common::oversized::cases()
+        .into_iter()
+        .map(|case| (case.name, case.payload, u64::from(case.expected)))
+        .collect();
+    // Nesting past serde_json's recursion limit, in the authorizer and as a whole payload.
+    let mut nested = common::event_json("http-200-member");
+    nested["requestContext"]["authorizer"]["lambda"]["userId"] =
+        serde_json::from_str(&format!("{}{}", "[".repeat(100), "]".repeat(100))).unwrap();
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let deeper = nested.to_string().replace(
+        &format!("{}{}", "[".repeat(100), "]".repeat(100)),
+        &format!("{}{}", "[".repeat(500_000), "]".repeat(500_000)),
+    );
+    cases.push(("authorizer nested 500,000 deep".into(), deeper, 401));
+    cases.push(("a payload nested 200 deep".into(), deep, 401));
+    cases.push((
+        "a payload nested 3 MB deep".into(),
+        format!("{}{}", "[".repeat(3 << 20), "]".repeat(3 << 20)),
+        401,
+    ));
+    for (name, payload, expected) in &cases {
+        let answer = function.invoke(payload).await;
+        assert_eq!(status(&answer), *expected, "{name}: {}", answer.body);
+    }
+    let after = function.invoke(&event("42")).await;
+    assert_eq!(status(&after), 200);
+    assert!(function.is_running());
+    assert_eq!(function.child.id(), pid);
+    println!("release binary: {} oversized or nested cases", cases.len());
+}
