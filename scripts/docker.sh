@@ -1,0 +1,336 @@
+# Docker helpers for the `sam local` scripts (scripts/sam-local.sh, scripts/start-api-check.sh).
+# Sourced after scripts/lib.sh, not run.
+#
+#   ensure_docker                 install docker.io (Debian) if missing, start dockerd if it is not
+#                                 answering, wait for it; clear errors when neither works
+#   stop_docker_if_started        stop the dockerd that ensure_docker started (nothing else)
+#   ensure_lambda_base_image      the stand-in for public.ecr.aws/lambda/provided:al2023-<arch>,
+#                                 built from Debian packages only (idempotent: a label records
+#                                 the recipe and package versions; fast when present)
+#   docker_bridge_gateway         the host's address on the default bridge (what a container
+#                                 uses to reach a service on the host)
+#   ensure_port_free PORT WHAT    a clear error when PORT is taken
+#   check_reachable_from_container HOST PORT WHAT
+#                                 a clear error when a container cannot open HOST:PORT
+#   start_dynamodb_for_containers ENV_FILE
+#                                 DynamoDB Local + example fixture, reachable from containers,
+#                                 and the --env-vars file pointing the function at it
+#   sam_local ARGS...             `sam local ARGS...` without SAM's STS round trip
+#
+# KEEP_DOCKERD=1 leaves a dockerd that ensure_docker started running after the script.
+#
+# Why a stand-in image: `sam local invoke/start-api` run the function in a container built
+# FROM public.ecr.aws/lambda/provided:al2023-<arch> plus SAM's own Runtime Interface Emulator
+# (shipped inside the aws-sam-cli package). That registry is outside the package registries
+# this project may use, so an image of exactly that name is built locally and SAM is run with
+# --skip-pull-image. It holds Debian's glibc (libc6), libgcc_s (libgcc-s1) and busybox
+# (busybox-static: SAM's image build runs `mv` and `chmod` in it; the reachability probe uses
+# its wget). It is NOT Amazon Linux 2023: scripts/glibc-check.sh covers the one difference that
+# matters to a native binary, the glibc version (AL2023 has 2.34).
+
+DOCKERD_LOG="$LOCAL/dockerd.log"
+# Bump when the recipe below changes: the image is rebuilt when its label differs.
+LAMBDA_BASE_RECIPE="tracking-status-stand-in-1"
+
+# docker_fail MESSAGE...: one "error:" paragraph on stderr (the words of all arguments), wrapped.
+# It returns 0, so that what follows it (a log's tail) still runs under `set -e`; the caller
+# returns 1 itself.
+docker_fail() {
+  printf 'error: %s\n' "$*" | fold -s -w 110 | sed '2,$s/^/       /' >&2
+}
+
+docker_answers() { docker info >/dev/null 2>&1; }
+
+# ensure_docker: Docker installed and its daemon answering. Sets DOCKERD_STARTED_PID when it
+# starts dockerd itself (stop_docker_if_started stops only that one).
+ensure_docker() {
+  if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+      docker_fail "Docker is not installed (no dockerd/docker on PATH), and it cannot be installed" \
+        "here: installing needs root and apt-get (Debian/Ubuntu). Install Docker Engine (Debian:" \
+        "apt-get install docker.io), start dockerd, and run this again."
+      return 1
+    fi
+    log "installing Docker (Debian package docker.io)"
+    local started=$SECONDS
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io; } \
+      >"$LOCAL/docker-install.log" 2>&1; then
+      docker_fail "installing docker.io with apt-get failed; the end of its output ($LOCAL/docker-install.log):"
+      tail -n 15 "$LOCAL/docker-install.log" >&2
+      echo "Install Docker Engine by hand (Debian: apt-get install docker.io), then run this again." >&2
+      return 1
+    fi
+    command -v dockerd >/dev/null 2>&1 || { docker_fail "docker.io installed but dockerd is not on PATH ($PATH)"; return 1; }
+    log "Docker installed in $((SECONDS - started)) s"
+  fi
+  docker_answers && return 0
+
+  if pgrep -x dockerd >/dev/null 2>&1; then
+    # A daemon runs but does not answer us: starting a second one would fail on its pid file.
+    for _ in $(seq 1 50); do docker_answers && return 0; sleep 0.2; done
+    docker_fail "a dockerd process is running (pid $(pgrep -x dockerd | tr '\n' ' ')) but does not answer:" \
+      "$(docker info 2>&1 | tail -n 3)" \
+      "Check DOCKER_HOST and the permissions on /var/run/docker.sock (root or the docker group)."
+    return 1
+  fi
+  if [ "$(id -u)" != 0 ]; then
+    docker_fail "the Docker daemon is not running, and starting dockerd needs root." \
+      "Start it (sudo dockerd &, or: sudo systemctl start docker) and run this again."
+    return 1
+  fi
+  log "starting dockerd in the background (log: $DOCKERD_LOG)"
+  local t0=$SECONDS
+  setsid dockerd >"$DOCKERD_LOG" 2>&1 </dev/null &
+  DOCKERD_STARTED_PID=$!
+  echo "$DOCKERD_STARTED_PID" >"$LOCAL/dockerd.pid"
+  for _ in $(seq 1 300); do
+    if docker_answers; then
+      log "dockerd is up (pid $DOCKERD_STARTED_PID, $((SECONDS - t0)) s)"
+      return 0
+    fi
+    if ! kill -0 "$DOCKERD_STARTED_PID" 2>/dev/null; then
+      DOCKERD_STARTED_PID=""
+      docker_fail "dockerd exited during startup; the end of its log ($DOCKERD_LOG):"
+      tail -n 15 "$DOCKERD_LOG" >&2
+      echo "Common causes: not root, no cgroup filesystem, a kernel without overlayfs or" \
+        "netfilter (try: dockerd --iptables=false --storage-driver=vfs). Fix and run this again." >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  docker_fail "dockerd (pid $DOCKERD_STARTED_PID) did not answer within 30 s; the end of its log ($DOCKERD_LOG):"
+  tail -n 15 "$DOCKERD_LOG" >&2
+  return 1
+}
+
+stop_docker_if_started() {
+  [ -n "${DOCKERD_STARTED_PID:-}" ] || return 0
+  [ "${KEEP_DOCKERD:-0}" = 1 ] && return 0
+  kill "$DOCKERD_STARTED_PID" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$DOCKERD_STARTED_PID" 2>/dev/null || break; sleep 0.1; done
+  rm -f "$LOCAL/dockerd.pid"
+  DOCKERD_STARTED_PID=""
+}
+
+lambda_arch() {
+  case "$(uname -m)" in
+    x86_64 | amd64) echo x86_64 ;;
+    aarch64 | arm64) echo arm64 ;;
+    *) docker_fail "no Lambda architecture for $(uname -m)"; return 1 ;;
+  esac
+}
+
+lambda_base_image() { echo "public.ecr.aws/lambda/provided:al2023-$(lambda_arch)"; }
+
+# The host's glibc and libgcc_s versions (dpkg-query: fast). The image carries these exact
+# versions, the ones a binary built on this host was linked against; a change rebuilds it.
+lambda_base_packages() {
+  local pkg version
+  for pkg in libc6 libgcc-s1; do
+    version="$(dpkg-query -W -f '${Version}' "$pkg" 2>/dev/null || true)"
+    echo "$pkg=${version:-unknown}"
+  done
+}
+
+ensure_lambda_base_image() {
+  local image recipe current
+  image="$(lambda_base_image)" || return 1
+  command -v apt-get >/dev/null 2>&1 || { docker_fail "building $image needs apt-get (Debian packages)"; return 1; }
+  recipe="$LAMBDA_BASE_RECIPE $(dpkg --print-architecture) $(lambda_base_packages | tr '\n' ' ')"
+  current="$(docker image inspect "$image" --format '{{index .Config.Labels "tracking-status.stand-in"}}' 2>/dev/null || true)"
+  if [ "$current" = "$recipe" ]; then
+    return 0
+  fi
+  log "building the stand-in $image from Debian packages"
+  local t0=$SECONDS work debs
+  work="$(mktemp -d)"
+  debs="$work/debs"
+  mkdir -p "$debs" "$work/rootfs"
+  # The host's exact versions when the mirror still has them, else the current ones.
+  local wanted
+  wanted="$(lambda_base_packages | grep -v '=unknown$' | tr '\n' ' ') busybox-static"
+  if ! (cd "$debs" && apt-get download -qq $wanted) >"$work/download.log" 2>&1; then
+    # Fresh machines may not have package lists yet; an old version may be gone from the mirror.
+    apt-get update -qq >/dev/null 2>&1 || true
+    rm -f "$debs"/*.deb
+    if ! (cd "$debs" && apt-get download -qq libc6 libgcc-s1 busybox-static) >"$work/download.log" 2>&1; then
+      docker_fail "apt-get download libc6 libgcc-s1 busybox-static failed:"
+      cat "$work/download.log" >&2
+      rm -rf "$work"
+      return 1
+    fi
+  fi
+  local deb used=""
+  for deb in "$debs"/*.deb; do
+    dpkg-deb -x "$deb" "$work/rootfs"
+    used="$used $(basename "$deb" .deb)"
+  done
+  (
+    set -e
+    cd "$work/rootfs"
+    # Debian packages these under /lib and /bin; on a merged-/usr system /usr/lib is the same.
+    mkdir -p bin usr/bin tmp var/task var/runtime opt etc lib64
+    chmod 1777 tmp
+    [ -e bin/busybox ] || ln -s ../usr/bin/busybox bin/busybox 2>/dev/null || true
+    for applet in $(./bin/busybox --list); do
+      [ -e "bin/$applet" ] || ln -s busybox "bin/$applet"
+    done
+    echo 'root:x:0:0:root:/root:/bin/sh' >etc/passwd
+    echo 'root:x:0:' >etc/group
+    rm -rf usr/share/doc usr/share/man usr/share/lintian usr/share/locale
+  ) || { docker_fail "assembling the stand-in root filesystem failed"; rm -rf "$work"; return 1; }
+  # The dynamic loader a binary built on this host asks for (libc6 ships it; checked, not assumed).
+  local loader
+  for loader in /lib64/ld-linux-x86-64.so.2 /lib/ld-linux-aarch64.so.1; do
+    if [ -e "$loader" ] && [ ! -e "$work/rootfs$loader" ] && [ ! -L "$work/rootfs$loader" ]; then
+      docker_fail "the libc6 package did not provide $loader"; rm -rf "$work"; return 1
+    fi
+  done
+  # docker import works with every Docker client (no BuildKit or buildx needed).
+  if ! tar -C "$work/rootfs" -c . | docker import \
+    --change "LABEL tracking-status.stand-in=\"$recipe\"" \
+    --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin:/opt/bin' \
+    --change 'ENV LAMBDA_TASK_ROOT=/var/task' \
+    --change 'ENV LAMBDA_RUNTIME_DIR=/var/runtime' \
+    --change 'WORKDIR /var/task' \
+    --change 'ENTRYPOINT ["/var/rapid/aws-lambda-rie"]' \
+    - "$image" >/dev/null; then
+    docker_fail "docker import of the stand-in image failed"
+    rm -rf "$work"
+    return 1
+  fi
+  rm -rf "$work"
+  # SAM caches its own image (base + emulator) as ...:al2023-rapid-<arch> and does not rebuild it
+  # when the base changes under --skip-pull-image: drop it so the next run rebuilds on this base.
+  docker image rm -f "public.ecr.aws/lambda/provided:al2023-rapid-$(lambda_arch)" >/dev/null 2>&1 || true
+  log "built $image in $((SECONDS - t0)) s from:$used"
+}
+
+# The host's address on the default bridge network: where a container reaches a service
+# listening on the host's 0.0.0.0 (SAM 1.170 ignores --docker-network host).
+docker_bridge_gateway() {
+  local gw ifname
+  gw="$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}' 2>/dev/null || true)"
+  if [ -z "$gw" ]; then
+    # Docker 20.10 leaves Gateway out of IPAM when it picked the default: read the interface.
+    ifname="$(docker network inspect bridge --format '{{index .Options "com.docker.network.bridge.name"}}' 2>/dev/null || true)"
+    gw="$(python3 - "${ifname:-docker0}" <<'EOF'
+import fcntl, socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    packed = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", sys.argv[1][:15].encode()))  # SIOCGIFADDR
+    print(socket.inet_ntoa(packed[20:24]))
+except OSError:
+    pass
+EOF
+)"
+  fi
+  [ -n "$gw" ] || { docker_fail "could not find the address of Docker's bridge network (docker network inspect bridge)"; return 1; }
+  echo "$gw"
+}
+
+# ensure_port_free PORT WHAT [VARIABLE]: fails with a clear message when PORT is taken.
+ensure_port_free() {
+  local port="$1" what="$2" variable="${3:-}"
+  if python3 - "$port" <<'EOF'; then return 0; fi
+import socket, sys
+port = int(sys.argv[1])
+for host in ("0.0.0.0", "127.0.0.1"):
+    s = socket.socket()
+    # As servers do: a connection in TIME_WAIT does not make the port taken, a listener does.
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind((host, port))
+    except OSError:
+        sys.exit(1)
+    finally:
+        s.close()
+EOF
+  local holder=""
+  if command -v ss >/dev/null 2>&1; then
+    holder="$(ss -Hltnp "sport = :$port" 2>/dev/null | sed -n 's/.*users:((\(.*\)))/\1/p' | head -n 1)"
+  fi
+  docker_fail "port $port, wanted for $what, is already in use${holder:+ (by $holder)}." \
+    "Stop whatever listens there${variable:+, or choose another port with $variable=<port>}."
+  return 1
+}
+
+# check_reachable_from_container HOST PORT WHAT: opens http://HOST:PORT/ from a container on the
+# default bridge, as the function's container will. Any HTTP answer counts (DynamoDB Local says
+# 400 to a bare GET); a refused or timed-out connection is an error that says what to fix.
+check_reachable_from_container() {
+  local host="$1" port="$2" what="$3" out
+  # busybox's own timeout, not wget -T (Debian's busybox-static 1.35 wget crashes on -T), under
+  # a shell that stays PID 1: a container's PID 1 cannot be killed from inside, so wget must not be it.
+  out="$(docker run --rm --network bridge --entrypoint /bin/sh "$(lambda_base_image)" \
+    -c 'timeout -s KILL 10 wget -S -O /dev/null "$0"; exit 0' "http://$host:$port/" 2>&1 || true)"
+  if printf '%s' "$out" | grep -q 'HTTP/1\.[01] [0-9]'; then
+    return 0
+  fi
+  printf '%s' "$out" | grep -q 'Killed' && out="$out: no answer within 10 s"
+  docker_fail "$what answers on the host but a container cannot reach it at http://$host:$port/" \
+    "(busybox wget in a container said: $(printf '%s' "${out:-nothing, killed after 10 s}" | tr '\n' ' ' | sed 's/  */ /g'))." \
+    "A Lambda container reaches the host through the Docker bridge gateway ($host), so $what" \
+    "must listen on all interfaces (0.0.0.0), not only 127.0.0.1, and no firewall rule may drop" \
+    "traffic from the docker0 bridge (check: iptables -S INPUT; nft list ruleset)."
+  return 1
+}
+
+# start_dynamodb_for_containers ENV_VARS_FILE: DynamoDB Local on DYNAMODB_PORT (else a free
+# port), reachable from containers, with fixtures/example.json loaded by `seed` into tables of
+# their own; writes the `sam local --env-vars` file that points TrackingStatusFunction at them.
+# Sets DYNAMODB_LOCAL_PID (stop_dynamodb_local stops it) and DYNAMODB_CONTAINER_ENDPOINT.
+start_dynamodb_for_containers() {
+  local env_file="$1" port gateway prefix
+  ensure_dynamodb_local || return 1
+  port="${DYNAMODB_PORT:-$(free_port)}"
+  ensure_port_free "$port" "DynamoDB Local" DYNAMODB_PORT || return 1
+  start_dynamodb_local "$port" || return 1
+  gateway="$(docker_bridge_gateway)" || return 1
+  check_reachable_from_container "$gateway" "$port" "DynamoDB Local (port $port)" || return 1
+  DYNAMODB_CONTAINER_ENDPOINT="http://$gateway:$port"
+  log "DynamoDB Local is reachable from containers at $DYNAMODB_CONTAINER_ENDPOINT"
+
+  prefix="sam-local-$$-"
+  export PROGRAMS_TABLE="${prefix}programs" ADVERTISERS_TABLE="${prefix}advertisers" \
+    MEMBERSHIPS_TABLE="${prefix}memberships" EVENTS_TABLE="${prefix}events" \
+    PARTNER_PROGRAMS_TABLE="${prefix}partner-programs"
+  log "loading fixtures/example.json with seed"
+  AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port" cargo run --quiet --bin seed -- fixtures/example.json || return 1
+
+  python3 - "$env_file" "$DYNAMODB_CONTAINER_ENDPOINT" <<'PY'
+import json, os, sys
+names = ["PROGRAMS_TABLE", "ADVERTISERS_TABLE", "MEMBERSHIPS_TABLE", "EVENTS_TABLE", "PARTNER_PROGRAMS_TABLE"]
+variables = {name: os.environ[name] for name in names}
+variables["AWS_ENDPOINT_URL_DYNAMODB"] = sys.argv[2]
+with open(sys.argv[1], "w") as f:
+    json.dump({"TrackingStatusFunction": variables}, f, indent=2)
+PY
+}
+
+# sam_containers: the ids of containers made from SAM's image on top of the stand-in.
+sam_containers() {
+  docker ps -aq --no-trunc --filter "ancestor=public.ecr.aws/lambda/provided:al2023-rapid-$(lambda_arch)" 2>/dev/null | sort
+}
+
+# remove_new_sam_containers BEFORE: removes, by id, the SAM containers not in BEFORE (the output
+# of sam_containers taken before this run started SAM): what an interrupted run leaves behind.
+remove_new_sam_containers() {
+  local before="$1" ids
+  ids="$(comm -13 <(printf '%s\n' "$before" | sed '/^$/d') <(sam_containers))"
+  [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
+  return 0
+}
+
+# sam_local ARGS...: `sam local ARGS...` without its STS lookup of the account id. SAM calls
+# sts:GetCallerIdentity at every start and falls back to a default account id when it fails;
+# with the dummy credentials used here it always fails, after 5-7 s of retries when AWS is
+# unreachable (measured). Pointing STS at a closed local port fails it at once. Only the SAM
+# process sees these two variables: the function's container gets the variables its template
+# declares, not SAM's environment.
+sam_local_env() {
+  echo "AWS_ENDPOINT_URL_STS=http://127.0.0.1:$(free_port)" AWS_MAX_ATTEMPTS=1
+}
+sam_local() {
+  env $(sam_local_env) sam local "$@"
+}

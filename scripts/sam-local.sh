@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# `sam local invoke` of every file in events/, against DynamoDB Local with the example fixture,
+# each checked for the status in its name (events/http-403-no-permission.json must answer 403).
+# The function runs in a Docker container the way Lambda runs it: the `sam build` artifact, on
+# a stand-in for the provided.al2023 image (scripts/docker.sh), behind SAM's Runtime Interface
+# Emulator.
+#
+#   scripts/sam-local.sh [BUILD_DIR]    default: .aws-sam/build-ci, what scripts/test.sh builds;
+#                                       built here first when it has no template.yaml
+#
+# Installs and starts Docker when needed (root + apt-get); DYNAMODB_PORT picks DynamoDB Local's
+# port (default: a free one). Exits non-zero on any failure.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/docker.sh"
+cd "$ROOT"
+
+build_dir="${1:-.aws-sam/build-ci}"
+work="$ROOT/.aws-sam/sam-local"
+mkdir -p "$work" "$LOCAL"
+
+cleanup() {
+  stop_dynamodb_local
+  [ -n "${SAM_BEFORE+x}" ] && remove_new_sam_containers "$SAM_BEFORE"
+  stop_docker_if_started
+}
+trap 'rc=$?; cleanup; exit $rc' EXIT
+
+[ -n "${DYNAMODB_PORT:-}" ] && ensure_port_free "$DYNAMODB_PORT" "DynamoDB Local" DYNAMODB_PORT
+ensure_ci_tools
+ensure_docker
+ensure_lambda_base_image
+SAM_BEFORE="$(sam_containers)"
+arch="$(lambda_arch)"
+
+if [ ! -f "$build_dir/template.yaml" ]; then
+  log "no sam build in $build_dir: building (release; takes minutes the first time)"
+  sam build --no-cached --parameter-overrides "Architecture=$arch" --build-dir "$build_dir"
+fi
+bash scripts/glibc-check.sh "$build_dir/TrackingStatusFunction/bootstrap" >&2 ||
+  log "WARNING: the bootstrap needs a newer glibc than provided.al2023 has: it runs here, not on Lambda"
+
+# SAM's --env-vars only sets variables the template declares, and template.yaml does not
+# declare AWS_ENDPOINT_URL_DYNAMODB. Until it does, invoke a copy of the built template that
+# declares it (with CodeUri pointing at the same built artifact); nothing else differs.
+template="$build_dir/template.yaml"
+if ! grep -q 'AWS_ENDPOINT_URL_DYNAMODB' "$template"; then
+  "$LOCAL/venv/bin/python" - "$template" "$work/template.yaml" <<'PY'
+import os, sys
+from samcli.yamlhelper import yaml_dump, yaml_parse
+
+source, target = sys.argv[1], sys.argv[2]
+with open(source) as f:
+    template = yaml_parse(f.read())
+base = os.path.dirname(os.path.abspath(source))
+function = template["Resources"]["TrackingStatusFunction"]["Properties"]
+function["CodeUri"] = os.path.join(base, function["CodeUri"])
+function.setdefault("Environment", {}).setdefault("Variables", {})["AWS_ENDPOINT_URL_DYNAMODB"] = ""
+with open(target, "w") as f:
+    f.write(yaml_dump(template))
+PY
+  template="$work/template.yaml"
+  log "invoking $template: $build_dir/template.yaml + a declared AWS_ENDPOINT_URL_DYNAMODB"
+fi
+
+start_dynamodb_for_containers "$work/env.json"
+
+now_ms() { local t="${EPOCHREALTIME/[.,]/}"; echo $((t / 1000)); }
+passed=0 failed=0 total_ms=0
+for file in events/*.json; do
+  name="$(basename "$file" .json)"
+  expected="$(echo "$name" | cut -d- -f2)"
+  t0="$(now_ms)"
+  # stdout: the function's response; stderr: SAM's and the function's logs.
+  output="$(sam_local invoke TrackingStatusFunction --skip-pull-image -t "$template" -e "$file" \
+    --env-vars "$work/env.json" --parameter-overrides "Architecture=$arch" \
+    2>"$work/$name.log")" || true
+  ms=$(($(now_ms) - t0))
+  total_ms=$((total_ms + ms))
+  actual="$(printf '%s' "$output" | tail -n 1 |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["statusCode"])' 2>/dev/null || echo "no response")"
+  if [ "$actual" = "$expected" ]; then
+    passed=$((passed + 1)); printf 'ok    %-32s -> %s  (%d ms)\n' "$name" "$actual" "$ms"
+  else
+    failed=$((failed + 1)); printf 'FAIL  %-32s -> %s (expected %s, %d ms): %s\n' "$name" "$actual" "$expected" "$ms" "$output"
+    sed 's/^/      | /' "$work/$name.log" | tail -n 20
+  fi
+done
+echo "sam local invoke: $passed passed, $failed failed ($((total_ms / (passed + failed))) ms per invoke)"
+[ "$failed" -eq 0 ]
