@@ -10,6 +10,7 @@
 //! conversion, and answers events it cannot read with the contract's 401: an
 //! event whose request context cannot be read carries no principal.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -30,20 +31,29 @@ pub async fn invoke<S: StatusStore>(
 ) -> ProxyResponse {
     let started = Instant::now();
     let lambda_request_id = context.request_id.clone();
-    let response = match panic_net::catch(answer(store, payload, context)).await {
+    let payload_v2 = Cell::new(false);
+    let response = match panic_net::catch(answer(store, payload, context, &payload_v2)).await {
         Ok(response) => response,
         Err(panic) => http::panicked(started, &lambda_request_id, panic),
     };
-    ProxyResponse::from(response)
+    ProxyResponse::from(response).for_payload_v2(payload_v2.get())
 }
 
-async fn answer<S: StatusStore>(store: &S, payload: &RawValue, context: Context) -> Response<Body> {
-    match serde_json::from_str::<LambdaRequest>(payload.get()) {
-        Ok(event) => match into_request(event) {
-            Some(request) => http::handle(store, request.with_lambda_context(context)).await,
-            None => http::unreadable_event(&context.request_id),
-        },
-        Err(_) => http::unreadable_event(&context.request_id),
+/// Answers one payload; sets `payload_v2` as soon as the payload reads as an
+/// HTTP API (payload 2.0) event, so that even a panic is answered in its shape.
+async fn answer<S: StatusStore>(
+    store: &S,
+    payload: &RawValue,
+    context: Context,
+    payload_v2: &Cell<bool>,
+) -> Response<Body> {
+    let Ok(event) = serde_json::from_str::<LambdaRequest>(payload.get()) else {
+        return http::unreadable_event(&context.request_id);
+    };
+    payload_v2.set(matches!(event, LambdaRequest::ApiGatewayV2(_)));
+    match into_request(event) {
+        Some(request) => http::handle(store, request.with_lambda_context(context)).await,
+        None => http::unreadable_event(&context.request_id),
     }
 }
 
@@ -95,7 +105,7 @@ pub fn into_request(event: LambdaRequest) -> Option<Request> {
 }
 
 /// The API Gateway proxy integration response; REST (1.0) and HTTP (2.0)
-/// payloads both read this shape.
+/// payloads both read this shape, `cookies` aside.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProxyResponse {
@@ -103,6 +113,25 @@ pub struct ProxyResponse {
     pub headers: BTreeMap<String, String>,
     pub body: String,
     pub is_base64_encoded: bool,
+    /// Payload 2.0 only, and always empty (the function sets no cookie). A REST
+    /// API answers 502 ("Malformed Lambda proxy response") to a key it does not
+    /// know, so a 1.0 response leaves it out; a 2.0 response carries it, as
+    /// `lambda_http`'s own 2.0 response does, because readers of the 2.0 shape
+    /// built on `aws_lambda_events` require it (`cargo lambda watch`'s HTTP
+    /// route answers 500 without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cookies: Option<Vec<String>>,
+}
+
+impl ProxyResponse {
+    /// The shape for the payload version the event came in: with `cookies`
+    /// for payload 2.0, without for 1.0 and for payloads that are neither.
+    pub fn for_payload_v2(self, payload_v2: bool) -> Self {
+        ProxyResponse {
+            cookies: payload_v2.then(Vec::new),
+            ..self
+        }
+    }
 }
 
 impl From<Response<Body>> for ProxyResponse {
@@ -124,6 +153,7 @@ impl From<Response<Body>> for ProxyResponse {
             headers,
             body,
             is_base64_encoded: false,
+            cookies: None,
         }
     }
 }
@@ -177,6 +207,44 @@ mod tests {
         assert_eq!(shape["statusCode"], 200);
         assert_eq!(shape["isBase64Encoded"], false);
         assert!(shape["body"].is_string() && shape["headers"].is_object());
+    }
+
+    #[tokio::test]
+    async fn each_payload_version_gets_its_own_response_shape() {
+        use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+        let keys = |response: &ProxyResponse| {
+            let shape = serde_json::to_value(response).unwrap();
+            let mut keys: Vec<String> = shape.as_object().unwrap().keys().cloned().collect();
+            keys.sort();
+            keys
+        };
+        // Payload 2.0 (HTTP API, and cargo lambda watch's HTTP route): `cookies`, empty.
+        let http = run(&http_event()).await;
+        assert_eq!(http.cookies, Some(Vec::new()));
+        let shape = serde_json::to_value(&http).unwrap();
+        assert_eq!(shape["cookies"], json!([]));
+        // cargo lambda watch reads the response as aws_lambda_events' 2.0 response,
+        // which requires `cookies`: without it, its HTTP route answered 500.
+        let read: ApiGatewayV2httpResponse = serde_json::from_value(shape.clone()).unwrap();
+        assert_eq!(read.status_code, 200);
+        let mut without = shape;
+        without.as_object_mut().unwrap().remove("cookies");
+        let error = serde_json::from_value::<ApiGatewayV2httpResponse>(without).unwrap_err();
+        assert!(
+            error.to_string().contains("missing field `cookies`"),
+            "{error}"
+        );
+        // Payload 1.0 (REST API): only keys a REST API accepts; an unknown one is a 502 there.
+        let rest = run(&rest_event()).await;
+        assert_eq!(
+            keys(&rest),
+            ["body", "headers", "isBase64Encoded", "statusCode"]
+        );
+        // A payload that is neither: the 1.0 shape, which both read.
+        assert_eq!(keys(&run(&json!({})).await), keys(&rest));
+        let mut post = http_event();
+        post["requestContext"]["http"]["method"] = json!("POST");
+        assert_eq!(run(&post).await.cookies, Some(Vec::new()));
     }
 
     #[tokio::test]
