@@ -152,6 +152,19 @@ fn one_log_line_per_request_with_id_program_status_and_duration() {
 }
 
 #[test]
+fn ids_from_the_event_are_bounded_in_the_log() {
+    let mut event: Value = serde_json::from_str(EVENTS[0].1).unwrap();
+    event["requestContext"]["requestId"] = Value::from("r".repeat(100_000));
+    event["pathParameters"]["programId"] = Value::from("9".repeat(100_000));
+    let lines = logs_of(&example_store(), vec![parse(&event.to_string())]);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    let fields = &lines[0]["fields"];
+    assert_eq!(fields["request_id"], "r".repeat(64));
+    assert_eq!(fields["program_id"], "9".repeat(32));
+    assert_eq!(fields["status"], 400);
+}
+
+#[test]
 fn a_500_logs_its_cause_and_nothing_secret() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -218,8 +218,26 @@ enum Fill {
     Object(Vec<(String, String)>),
 }
 
+/// Stands for a nested value in the event until it is serialized: a `Value`
+/// nested thousands deep would overflow the harness's own stack when it is
+/// serialized or dropped, so deep nesting is spliced in as text.
+fn nest_marker(i: usize) -> String {
+    format!("\u{1}nested{i}\u{1}")
+}
+
+fn nested_text(depth: u16, objects: bool) -> String {
+    let (open, close) = if objects {
+        (r#"{"userId":"#, "}")
+    } else {
+        ("[", "]")
+    };
+    let depth = usize::from(depth);
+    format!("{}\"42\"{}", open.repeat(depth), close.repeat(depth))
+}
+
 impl Fill {
-    fn value(self) -> Value {
+    /// The value to splice in; deep nesting goes to `nests` (see `nest_marker`).
+    fn value(self, nests: &mut Vec<String>) -> Value {
         match self {
             Fill::Null => Value::Null,
             Fill::Bool(b) => Value::from(b),
@@ -245,15 +263,8 @@ impl Fill {
                 Value::from(text)
             }
             Fill::Nested { depth, objects } => {
-                let mut value = Value::from("42");
-                for _ in 0..depth {
-                    value = if objects {
-                        Value::Object(Map::from_iter([("userId".to_string(), value)]))
-                    } else {
-                        Value::Array(vec![value])
-                    };
-                }
-                value
+                nests.push(nested_text(depth, objects));
+                Value::from(nest_marker(nests.len() - 1))
             }
             Fill::Array(items) => Value::Array(items.into_iter().map(Value::from).collect()),
             Fill::Object(pairs) => Value::Object(
@@ -272,7 +283,8 @@ fn known_key(i: u8) -> &'static str {
 
 /// Follows `steps` from `value`, making the objects and array slots it needs.
 fn slot<'v>(mut value: &'v mut Value, steps: &[Step]) -> &'v mut Value {
-    for step in steps {
+    // Bounded for the same reason as `nest_marker`: the harness's own stack.
+    for step in steps.iter().take(64) {
         value = match step {
             Step::Index(i) => {
                 if !value.is_array() {
@@ -308,9 +320,10 @@ pub fn splice(data: &[u8]) -> Option<String> {
     let splice = Splice::arbitrary_take_rest(Unstructured::new(data)).ok()?;
     let mut event: Value =
         serde_json::from_str(EVENTS[usize::from(splice.event) % EVENTS.len()]).ok()?;
+    let mut nests = Vec::new();
     for edit in splice.edits {
         match edit {
-            Edit::Set(steps, fill) => *slot(&mut event, &steps) = fill.value(),
+            Edit::Set(steps, fill) => *slot(&mut event, &steps) = fill.value(&mut nests),
             Edit::Remove(steps) => {
                 if let Some((last, parents)) = steps.split_last() {
                     let parent = slot(&mut event, parents);
@@ -330,7 +343,11 @@ pub fn splice(data: &[u8]) -> Option<String> {
             }
         }
     }
-    let payload = event.to_string();
+    let mut payload = event.to_string();
+    for (i, nest) in nests.iter().enumerate() {
+        let marker = Value::from(nest_marker(i)).to_string();
+        payload = payload.replacen(&marker, nest, 1);
+    }
     (payload.len() <= LAMBDA_PAYLOAD_LIMIT).then_some(payload)
 }
 
@@ -404,6 +421,22 @@ mod tests {
             };
             assert_eq!(response.status_code, expected, "{event}");
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_spliced_as_text() {
+        let mut nests = Vec::new();
+        let mut event: Value = serde_json::from_str(EVENTS[1]).unwrap();
+        let fill = Fill::Nested {
+            depth: u16::MAX,
+            objects: false,
+        };
+        event["requestContext"]["authorizer"]["lambda"]["userId"] = fill.value(&mut nests);
+        let mut payload = event.to_string();
+        payload = payload.replacen(&Value::from(nest_marker(0)).to_string(), &nests[0], 1);
+        assert!(payload.contains(&"[".repeat(65_535)));
+        let response = invoke_bytes(payload.as_bytes()).unwrap();
+        assert_eq!(response.status_code, 401);
     }
 
     #[test]
