@@ -220,6 +220,7 @@ fn cpu_per_request() -> (Duration, Duration, usize) {
         headers: real.headers.clone(),
         body: "x".repeat(body_size),
         is_base64_encoded: false,
+        cookies: real.cookies.clone(),
     };
     let per_iteration = |f: &mut dyn FnMut()| {
         let mut batches = Vec::new();
