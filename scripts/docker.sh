@@ -9,12 +9,13 @@
 #                                 the recipe and package versions; fast when present)
 #   docker_bridge_gateway         the host's address on the default bridge (what a container
 #                                 uses to reach a service on the host)
-#   ensure_port_free PORT WHAT    a clear error when PORT is taken
 #   check_reachable_from_container HOST PORT WHAT
 #                                 a clear error when a container cannot open HOST:PORT
 #   start_dynamodb_for_containers ENV_FILE
 #                                 DynamoDB Local + example fixture, reachable from containers,
 #                                 and the --env-vars file pointing the function at it
+#                                 (TABLE_PREFIX: the tables' name prefix; default: one per run,
+#                                 empty: the default names, as scripts/run-local.sh uses)
 #   sam_local ARGS...             `sam local ARGS...` without SAM's STS round trip
 #
 # KEEP_DOCKERD=1 leaves a dockerd that ensure_docker started running after the script.
@@ -32,12 +33,6 @@ DOCKERD_LOG="$LOCAL/dockerd.log"
 # Bump when the recipe below changes: the image is rebuilt when its label differs.
 LAMBDA_BASE_RECIPE="tracking-status-stand-in-1"
 
-# docker_fail MESSAGE...: one "error:" paragraph on stderr (the words of all arguments), wrapped.
-# It returns 0, so that what follows it (a log's tail) still runs under `set -e`; the caller
-# returns 1 itself.
-docker_fail() {
-  printf 'error: %s\n' "$*" | fold -s -w 110 | sed '2,$s/^/       /' >&2
-}
 
 docker_answers() { docker info >/dev/null 2>&1; }
 
@@ -46,7 +41,7 @@ docker_answers() { docker info >/dev/null 2>&1; }
 ensure_docker() {
   if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-      docker_fail "Docker is not installed (no dockerd/docker on PATH), and it cannot be installed" \
+      fail "Docker is not installed (no dockerd/docker on PATH), and it cannot be installed" \
         "here: installing needs root and apt-get (Debian/Ubuntu). Install Docker Engine (Debian:" \
         "apt-get install docker.io), start dockerd, and run this again."
       return 1
@@ -55,12 +50,12 @@ ensure_docker() {
     local started=$SECONDS
     if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io; } \
       >"$LOCAL/docker-install.log" 2>&1; then
-      docker_fail "installing docker.io with apt-get failed; the end of its output ($LOCAL/docker-install.log):"
+      fail "installing docker.io with apt-get failed; the end of its output ($LOCAL/docker-install.log):"
       tail -n 15 "$LOCAL/docker-install.log" >&2
       echo "Install Docker Engine by hand (Debian: apt-get install docker.io), then run this again." >&2
       return 1
     fi
-    command -v dockerd >/dev/null 2>&1 || { docker_fail "docker.io installed but dockerd is not on PATH ($PATH)"; return 1; }
+    command -v dockerd >/dev/null 2>&1 || { fail "docker.io installed but dockerd is not on PATH ($PATH)"; return 1; }
     log "Docker installed in $((SECONDS - started)) s"
   fi
   docker_answers && return 0
@@ -68,13 +63,13 @@ ensure_docker() {
   if pgrep -x dockerd >/dev/null 2>&1; then
     # A daemon runs but does not answer us: starting a second one would fail on its pid file.
     for _ in $(seq 1 50); do docker_answers && return 0; sleep 0.2; done
-    docker_fail "a dockerd process is running (pid $(pgrep -x dockerd | tr '\n' ' ')) but does not answer:" \
+    fail "a dockerd process is running (pid $(pgrep -x dockerd | tr '\n' ' ')) but does not answer:" \
       "$(docker info 2>&1 | tail -n 3)" \
       "Check DOCKER_HOST and the permissions on /var/run/docker.sock (root or the docker group)."
     return 1
   fi
   if [ "$(id -u)" != 0 ]; then
-    docker_fail "the Docker daemon is not running, and starting dockerd needs root." \
+    fail "the Docker daemon is not running, and starting dockerd needs root." \
       "Start it (sudo dockerd &, or: sudo systemctl start docker) and run this again."
     return 1
   fi
@@ -90,7 +85,7 @@ ensure_docker() {
     fi
     if ! kill -0 "$DOCKERD_STARTED_PID" 2>/dev/null; then
       DOCKERD_STARTED_PID=""
-      docker_fail "dockerd exited during startup; the end of its log ($DOCKERD_LOG):"
+      fail "dockerd exited during startup; the end of its log ($DOCKERD_LOG):"
       tail -n 15 "$DOCKERD_LOG" >&2
       echo "Common causes: not root, no cgroup filesystem, a kernel without overlayfs or" \
         "netfilter (try: dockerd --iptables=false --storage-driver=vfs). Fix and run this again." >&2
@@ -98,7 +93,7 @@ ensure_docker() {
     fi
     sleep 0.1
   done
-  docker_fail "dockerd (pid $DOCKERD_STARTED_PID) did not answer within 30 s; the end of its log ($DOCKERD_LOG):"
+  fail "dockerd (pid $DOCKERD_STARTED_PID) did not answer within 30 s; the end of its log ($DOCKERD_LOG):"
   tail -n 15 "$DOCKERD_LOG" >&2
   return 1
 }
@@ -116,7 +111,7 @@ lambda_arch() {
   case "$(uname -m)" in
     x86_64 | amd64) echo x86_64 ;;
     aarch64 | arm64) echo arm64 ;;
-    *) docker_fail "no Lambda architecture for $(uname -m)"; return 1 ;;
+    *) fail "no Lambda architecture for $(uname -m)"; return 1 ;;
   esac
 }
 
@@ -135,7 +130,7 @@ lambda_base_packages() {
 ensure_lambda_base_image() {
   local image recipe current
   image="$(lambda_base_image)" || return 1
-  command -v apt-get >/dev/null 2>&1 || { docker_fail "building $image needs apt-get (Debian packages)"; return 1; }
+  command -v apt-get >/dev/null 2>&1 || { fail "building $image needs apt-get (Debian packages)"; return 1; }
   recipe="$LAMBDA_BASE_RECIPE $(dpkg --print-architecture) $(lambda_base_packages | tr '\n' ' ')"
   current="$(docker image inspect "$image" --format '{{index .Config.Labels "tracking-status.stand-in"}}' 2>/dev/null || true)"
   if [ "$current" = "$recipe" ]; then
@@ -154,7 +149,7 @@ ensure_lambda_base_image() {
     apt-get update -qq >/dev/null 2>&1 || true
     rm -f "$debs"/*.deb
     if ! (cd "$debs" && apt-get download -qq libc6 libgcc-s1 busybox-static) >"$work/download.log" 2>&1; then
-      docker_fail "apt-get download libc6 libgcc-s1 busybox-static failed:"
+      fail "apt-get download libc6 libgcc-s1 busybox-static failed:"
       cat "$work/download.log" >&2
       rm -rf "$work"
       return 1
@@ -178,12 +173,12 @@ ensure_lambda_base_image() {
     echo 'root:x:0:0:root:/root:/bin/sh' >etc/passwd
     echo 'root:x:0:' >etc/group
     rm -rf usr/share/doc usr/share/man usr/share/lintian usr/share/locale
-  ) || { docker_fail "assembling the stand-in root filesystem failed"; rm -rf "$work"; return 1; }
+  ) || { fail "assembling the stand-in root filesystem failed"; rm -rf "$work"; return 1; }
   # The dynamic loader a binary built on this host asks for (libc6 ships it; checked, not assumed).
   local loader
   for loader in /lib64/ld-linux-x86-64.so.2 /lib/ld-linux-aarch64.so.1; do
     if [ -e "$loader" ] && [ ! -e "$work/rootfs$loader" ] && [ ! -L "$work/rootfs$loader" ]; then
-      docker_fail "the libc6 package did not provide $loader"; rm -rf "$work"; return 1
+      fail "the libc6 package did not provide $loader"; rm -rf "$work"; return 1
     fi
   done
   # docker import works with every Docker client (no BuildKit or buildx needed).
@@ -195,7 +190,7 @@ ensure_lambda_base_image() {
     --change 'WORKDIR /var/task' \
     --change 'ENTRYPOINT ["/var/rapid/aws-lambda-rie"]' \
     - "$image" >/dev/null; then
-    docker_fail "docker import of the stand-in image failed"
+    fail "docker import of the stand-in image failed"
     rm -rf "$work"
     return 1
   fi
@@ -225,34 +220,8 @@ except OSError:
 EOF
 )"
   fi
-  [ -n "$gw" ] || { docker_fail "could not find the address of Docker's bridge network (docker network inspect bridge)"; return 1; }
+  [ -n "$gw" ] || { fail "could not find the address of Docker's bridge network (docker network inspect bridge)"; return 1; }
   echo "$gw"
-}
-
-# ensure_port_free PORT WHAT [VARIABLE]: fails with a clear message when PORT is taken.
-ensure_port_free() {
-  local port="$1" what="$2" variable="${3:-}"
-  if python3 - "$port" <<'EOF'; then return 0; fi
-import socket, sys
-port = int(sys.argv[1])
-for host in ("0.0.0.0", "127.0.0.1"):
-    s = socket.socket()
-    # As servers do: a connection in TIME_WAIT does not make the port taken, a listener does.
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        s.bind((host, port))
-    except OSError:
-        sys.exit(1)
-    finally:
-        s.close()
-EOF
-  local holder=""
-  if command -v ss >/dev/null 2>&1; then
-    holder="$(ss -Hltnp "sport = :$port" 2>/dev/null | sed -n 's/.*users:((\(.*\)))/\1/p' | head -n 1)"
-  fi
-  docker_fail "port $port, wanted for $what, is already in use${holder:+ (by $holder)}." \
-    "Stop whatever listens there${variable:+, or choose another port with $variable=<port>}."
-  return 1
 }
 
 # check_reachable_from_container HOST PORT WHAT: opens http://HOST:PORT/ from a container on the
@@ -268,7 +237,7 @@ check_reachable_from_container() {
     return 0
   fi
   printf '%s' "$out" | grep -q 'Killed' && out="$out: no answer within 10 s"
-  docker_fail "$what answers on the host but a container cannot reach it at http://$host:$port/" \
+  fail "$what answers on the host but a container cannot reach it at http://$host:$port/" \
     "(busybox wget in a container said: $(printf '%s' "${out:-nothing, killed after 10 s}" | tr '\n' ' ' | sed 's/  */ /g'))." \
     "A Lambda container reaches the host through the Docker bridge gateway ($host), so $what" \
     "must listen on all interfaces (0.0.0.0), not only 127.0.0.1, and no firewall rule may drop" \
@@ -277,8 +246,9 @@ check_reachable_from_container() {
 }
 
 # start_dynamodb_for_containers ENV_VARS_FILE: DynamoDB Local on DYNAMODB_PORT (else a free
-# port), reachable from containers, with fixtures/example.json loaded by `seed` into tables of
-# their own; writes the `sam local --env-vars` file that points TrackingStatusFunction at them.
+# port), reachable from containers, with fixtures/example.json loaded by `seed` into the default
+# table names behind TABLE_PREFIX (default: a prefix of this run's own); writes the
+# `sam local --env-vars` file that points TrackingStatusFunction at them.
 # Sets DYNAMODB_LOCAL_PID (stop_dynamodb_local stops it) and DYNAMODB_CONTAINER_ENDPOINT.
 start_dynamodb_for_containers() {
   local env_file="$1" port gateway prefix
@@ -291,10 +261,10 @@ start_dynamodb_for_containers() {
   DYNAMODB_CONTAINER_ENDPOINT="http://$gateway:$port"
   log "DynamoDB Local is reachable from containers at $DYNAMODB_CONTAINER_ENDPOINT"
 
-  prefix="sam-local-$$-"
-  export PROGRAMS_TABLE="${prefix}programs" ADVERTISERS_TABLE="${prefix}advertisers" \
-    MEMBERSHIPS_TABLE="${prefix}memberships" EVENTS_TABLE="${prefix}events" \
-    PARTNER_PROGRAMS_TABLE="${prefix}partner-programs"
+  prefix="${TABLE_PREFIX-sam-local-$$-}"
+  export PROGRAMS_TABLE="${prefix}tracking-programs" ADVERTISERS_TABLE="${prefix}tracking-advertisers" \
+    MEMBERSHIPS_TABLE="${prefix}tracking-memberships" EVENTS_TABLE="${prefix}tracking-events" \
+    PARTNER_PROGRAMS_TABLE="${prefix}tracking-partner-programs"
   log "loading fixtures/example.json with seed"
   AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port" cargo run --quiet --bin seed -- fixtures/example.json || return 1
 

