@@ -9,7 +9,8 @@
 #                                       built here first when it has no template.yaml
 #
 # Installs and starts Docker when needed (root + apt-get); DYNAMODB_PORT picks DynamoDB Local's
-# port (default: a free one). Exits non-zero on any failure.
+# port (default: a free one). Each response is kept in .aws-sam/sam-local/<event>.out, SAM's and
+# the function's log in <event>.log. Exits non-zero on any failure.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/docker.sh"
@@ -25,6 +26,7 @@ cleanup() {
   stop_docker_if_started
 }
 trap 'rc=$?; cleanup; exit $rc' EXIT
+trap 'exit 130' INT TERM
 
 [ -n "${DYNAMODB_PORT:-}" ] && ensure_port_free "$DYNAMODB_PORT" "DynamoDB Local" DYNAMODB_PORT
 ensure_ci_tools
@@ -41,26 +43,40 @@ bash scripts/glibc-check.sh "$build_dir/TrackingStatusFunction/bootstrap" >&2 ||
   log "WARNING: the bootstrap needs a newer glibc than provided.al2023 has: it runs here, not on Lambda"
 
 # SAM's --env-vars only sets variables the template declares, and template.yaml does not
-# declare AWS_ENDPOINT_URL_DYNAMODB. Until it does, invoke a copy of the built template that
-# declares it (with CodeUri pointing at the same built artifact); nothing else differs.
+# declare AWS_ENDPOINT_URL_DYNAMODB (README, "Why a copy of the built template"). So this invokes
+# a copy of the built template that declares it, with CodeUri pointing at the same built
+# artifact, and checks that nothing else differs.
 template="$build_dir/template.yaml"
 if ! grep -q 'AWS_ENDPOINT_URL_DYNAMODB' "$template"; then
   "$LOCAL/venv/bin/python" - "$template" "$work/template.yaml" <<'PY'
-import os, sys
+import copy, os, sys
 from samcli.yamlhelper import yaml_dump, yaml_parse
 
 source, target = sys.argv[1], sys.argv[2]
 with open(source) as f:
-    template = yaml_parse(f.read())
+    built = yaml_parse(f.read())
 base = os.path.dirname(os.path.abspath(source))
-function = template["Resources"]["TrackingStatusFunction"]["Properties"]
+local = copy.deepcopy(built)
+function = local["Resources"]["TrackingStatusFunction"]["Properties"]
 function["CodeUri"] = os.path.join(base, function["CodeUri"])
-function.setdefault("Environment", {}).setdefault("Variables", {})["AWS_ENDPOINT_URL_DYNAMODB"] = ""
+function["Environment"]["Variables"]["AWS_ENDPOINT_URL_DYNAMODB"] = ""
 with open(target, "w") as f:
-    f.write(yaml_dump(template))
+    f.write(yaml_dump(local))
+
+# Read the copy back and undo the two changes: what is left must be the built template.
+with open(target) as f:
+    back = yaml_parse(f.read())
+function = back["Resources"]["TrackingStatusFunction"]["Properties"]
+built_code = os.path.join(base, built["Resources"]["TrackingStatusFunction"]["Properties"]["CodeUri"])
+if os.path.realpath(function["CodeUri"]) != os.path.realpath(built_code):
+    sys.exit(f"the copy's CodeUri {function['CodeUri']} is not the built artifact {built_code}")
+function["CodeUri"] = built["Resources"]["TrackingStatusFunction"]["Properties"]["CodeUri"]
+del function["Environment"]["Variables"]["AWS_ENDPOINT_URL_DYNAMODB"]
+if back != built:
+    sys.exit(f"{target} differs from {source} beyond AWS_ENDPOINT_URL_DYNAMODB and CodeUri")
 PY
   template="$work/template.yaml"
-  log "invoking $template: $build_dir/template.yaml + a declared AWS_ENDPOINT_URL_DYNAMODB"
+  log "invoking $template: $build_dir/template.yaml + a declared AWS_ENDPOINT_URL_DYNAMODB (checked: nothing else differs)"
 fi
 
 start_dynamodb_for_containers "$work/env.json"
@@ -75,6 +91,7 @@ for file in events/*.json; do
   output="$(sam_local invoke TrackingStatusFunction --skip-pull-image -t "$template" -e "$file" \
     --env-vars "$work/env.json" --parameter-overrides "Architecture=$arch" \
     2>"$work/$name.log")" || true
+  printf '%s\n' "$output" >"$work/$name.out"
   ms=$(($(now_ms) - t0))
   total_ms=$((total_ms + ms))
   actual="$(printf '%s' "$output" | tail -n 1 |
