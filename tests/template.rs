@@ -11,6 +11,13 @@ fn template() -> Value {
     serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).expect("template.yaml is YAML")
 }
 
+/// `local/template.yaml`: the function behind a local authorizer, for `sam local start-api`.
+fn local_template() -> Value {
+    let path = format!("{}/local/template.yaml", env!("CARGO_MANIFEST_DIR"));
+    serde_norway::from_str(&std::fs::read_to_string(path).unwrap())
+        .expect("local/template.yaml is YAML")
+}
+
 fn resource<'a>(template: &'a Value, name: &str) -> &'a Value {
     &template["Resources"][name]
 }
@@ -301,4 +308,96 @@ mod toml_like {
         }
         manifest
     }
+}
+
+fn variable_names(function: &Value) -> Vec<String> {
+    let mut names: Vec<String> = function["Properties"]["Environment"]["Variables"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// `sam local start-api` (scripts/start-api-check.sh, `scripts/run-local.sh --api`) serves the
+/// deployed function on the deployed route: the same build, runtime, handler, memory, timeout and
+/// logging, the same method and path, behind an authorizer configured as the dashboard's.
+#[test]
+fn the_local_template_serves_the_deployed_function_on_the_deployed_route() {
+    let (deployed, local) = (template(), local_template());
+    let (function, local_function) = (
+        resource(&deployed, "TrackingStatusFunction"),
+        resource(&local, "TrackingStatusFunction"),
+    );
+    assert_eq!(function["Metadata"], local_function["Metadata"]);
+    let (properties, local_properties) = (&function["Properties"], &local_function["Properties"]);
+    for key in [
+        "Handler",
+        "Runtime",
+        "Architectures",
+        "MemorySize",
+        "Timeout",
+    ] {
+        assert_eq!(properties[key], local_properties[key], "{key}");
+    }
+    for key in ["LogFormat", "ApplicationLogLevel", "SystemLogLevel"] {
+        assert_eq!(
+            properties["LoggingConfig"][key], local_properties["LoggingConfig"][key],
+            "LoggingConfig.{key}"
+        );
+    }
+    // Both build the project root: template.yaml sits in it, local/template.yaml one level down.
+    assert_eq!(properties["CodeUri"], ".");
+    assert_eq!(local_properties["CodeUri"], "..");
+
+    // The same variables, plus the endpoint that `--env-vars` points at DynamoDB Local (SAM sets
+    // only declared variables). The deployed function has no endpoint variable at all
+    // (scripts/sam-local.sh invokes a checked copy of the built template that declares it).
+    let mut expected = variable_names(function);
+    assert!(
+        !expected
+            .iter()
+            .any(|name| name == "AWS_ENDPOINT_URL_DYNAMODB")
+    );
+    expected.push("AWS_ENDPOINT_URL_DYNAMODB".to_string());
+    expected.sort();
+    assert_eq!(variable_names(local_function), expected);
+
+    let event = &properties["Events"]["GetTrackingStatus"];
+    let local_event = &local_properties["Events"]["GetTrackingStatus"];
+    assert_eq!(event["Type"], "HttpApi");
+    assert_eq!(local_event["Type"], "HttpApi");
+    for key in ["Method", "Path"] {
+        assert_eq!(
+            event["Properties"][key], local_event["Properties"][key],
+            "{key}"
+        );
+    }
+    let authorizer = &resource(&deployed, "DashboardHttpApi")["Properties"]["Auth"]["Authorizers"]
+        ["SessionAuthorizer"];
+    let local_authorizer = &resource(&local, "LocalHttpApi")["Properties"]["Auth"]["Authorizers"]["LocalSessionAuthorizer"];
+    for key in ["AuthorizerPayloadFormatVersion", "EnableSimpleResponses"] {
+        assert_eq!(authorizer[key], local_authorizer[key], "{key}");
+    }
+    assert_eq!(
+        authorizer["Identity"]["Headers"],
+        local_authorizer["Identity"]["Headers"]
+    );
+    assert_eq!(
+        local_event["Properties"]["Auth"]["Authorizer"],
+        "LocalSessionAuthorizer"
+    );
+}
+
+/// The local template can never become a stack: its rule's assertion is always false.
+#[test]
+fn the_local_template_cannot_be_deployed() {
+    let local = local_template();
+    let assertion = &local["Rules"]["NeverDeploy"]["Assertions"][0]["Assert"];
+    let (tag, operands) = tagged(assertion);
+    assert_eq!(tag, "!Equals");
+    assert_ne!(operands[0], operands[1], "{operands:?}");
+    assert!(operands[0].is_string() && operands[1].is_string());
 }
