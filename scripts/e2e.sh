@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # End to end, the way a developer runs it: DynamoDB Local with the example
 # fixture loaded by `seed`, the function served by `cargo lambda watch`, and
-# every file in events/ invoked with `cargo lambda invoke`, each checked for the
-# status in its name (events/http-403-no-permission.json must answer 403).
+#   - every file in events/ invoked with `cargo lambda invoke`, each checked for the
+#     status in its name (events/http-403-no-permission.json must answer 403);
+#   - plain HTTP requests through watch's function-URL route (/lambda-url/tracking-status/...),
+#     checked for status and body: GET is the contract's 401 (watch's event carries no
+#     authorizer context), POST the contract's 405;
+#   - the README's console examples against 127.0.0.1:9000, run here and compared with the
+#     output the README shows (scripts/readme-examples.py).
 #
 # Uses the DynamoDB Local at AWS_ENDPOINT_URL_DYNAMODB when set, else starts one.
 set -euo pipefail
@@ -57,5 +62,23 @@ for file in events/*.json; do
     failed=$((failed + 1)); echo "FAIL  $name -> $actual (expected $expected): $output"
   fi
 done
+
+# check_http METHOD EXPECTED_STATUS EXPECTED_BODY: one request through watch's HTTP route.
+check_http() {
+  local method="$1" expected="$2" body="$3" url result status
+  url="http://127.0.0.1:$lambda_port/lambda-url/tracking-status/api/tracking/status/42"
+  result="$(curl -s -X "$method" -o "$LOCAL/e2e-http-body" -w '%{http_code}' "$url" 2>&1)" || true
+  status="$result"
+  if [ "$status" = "$expected" ] && [ "$(cat "$LOCAL/e2e-http-body")" = "$body" ]; then
+    passed=$((passed + 1)); echo "ok    $method /lambda-url/tracking-status/api/tracking/status/42 -> $status"
+  else
+    failed=$((failed + 1))
+    echo "FAIL  $method /lambda-url/tracking-status/api/tracking/status/42 -> $status (expected $expected): $(head -c 300 "$LOCAL/e2e-http-body")"
+  fi
+}
+check_http GET 401 '{"data":null,"error":{"status":401,"name":"UnauthorizedError","message":"Authentication required","details":{}}}'
+check_http POST 405 '{"data":null,"error":{"status":405,"name":"MethodNotAllowedError","message":"Method not allowed: use GET","details":{"allow":["GET"]}}}'
+
+python3 scripts/readme-examples.py 9000 "$lambda_port" || failed=$((failed + 1))
 echo "e2e: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Runs the service locally: installs what it needs, starts DynamoDB Local,
-# loads the example fixture, and serves the function with `cargo lambda watch`
-# on 127.0.0.1. Ctrl-C stops everything it started.
+# Runs the service locally with the example data (fixtures/example.json, loaded by `seed` into
+# DynamoDB Local). Installs what it needs; Ctrl-C stops everything it started.
+#
+#   scripts/run-local.sh         cargo lambda watch on 127.0.0.1:9000: a debug build, rebuilt on
+#                                every change; invoke it with the files in events/
+#   scripts/run-local.sh --api   sam local start-api on 127.0.0.1:3000: the HTTP API route of
+#                                local/template.yaml behind a local session authorizer
+#                                (cookie session=<userId>), the release build in a container;
+#                                checks five requests, then serves (scripts/start-api-check.sh).
+#                                Needs Docker: installed (Debian, root) and started if missing.
 #
 #   DYNAMODB_PORT (default 8000)  where DynamoDB Local listens
 #   LAMBDA_PORT   (default 9000)  where cargo lambda watch listens
+#   API_PORT      (default 3000)  where sam local start-api listens (--api)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -12,6 +20,22 @@ cd "$ROOT"
 dynamodb_port="${DYNAMODB_PORT:-8000}"
 lambda_port="${LAMBDA_PORT:-9000}"
 
+case "${1:-}" in
+  "") ;;
+  --api)
+    # The default table names (TABLE_PREFIX empty), so `seed` and the tests' PROPTEST
+    # examples in the README work against this DynamoDB Local as against the default mode's.
+    export API_PORT="${API_PORT:-3000}" DYNAMODB_PORT="$dynamodb_port" TABLE_PREFIX="" SERVE=1
+    exec bash scripts/start-api-check.sh
+    ;;
+  *)
+    echo "usage: scripts/run-local.sh [--api]" >&2
+    exit 2
+    ;;
+esac
+
+ensure_port_free "$dynamodb_port" "DynamoDB Local" DYNAMODB_PORT
+ensure_port_free "$lambda_port" "cargo lambda watch" LAMBDA_PORT
 ensure_dynamodb_local
 ensure_cargo_lambda
 

@@ -8,10 +8,14 @@
 #
 #   scripts/start-api-check.sh
 #
+# Then runs the README's console examples against 127.0.0.1:3000 and compares their output
+# (scripts/readme-examples.py).
+#
 # API_PORT / DYNAMODB_PORT choose the ports; WARM_CONTAINERS=EAGER|LAZY is passed to
 # start-api (default: none, a fresh container per invocation, as `sam local invoke`);
-# SKIP_LOCAL_BUILD=1 reuses .aws-sam/build-local; SERVE=1 keeps it running after the checks
-# (for the dashboard, e.g. API_PORT=3000 SERVE=1 scripts/start-api-check.sh; Ctrl-C stops all).
+# SKIP_LOCAL_BUILD=1 reuses .aws-sam/build-local; TABLE_PREFIX names the tables (default: a
+# prefix of this run's own); SERVE=1 keeps it running after the checks (what
+# `scripts/run-local.sh --api` does, on port 3000; Ctrl-C stops all).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/docker.sh"
@@ -23,9 +27,11 @@ mkdir -p "$work" "$LOCAL"
 
 cleanup() {
   if [ -n "${API_PID:-}" ] && kill -0 "$API_PID" 2>/dev/null; then
-    kill -INT "$API_PID" 2>/dev/null || true # SAM stops its warm containers on SIGINT
-    for _ in $(seq 1 100); do kill -0 "$API_PID" 2>/dev/null || break; sleep 0.1; done
+    # SIGTERM: a command started with & by a script ignores SIGINT, and SAM (Python) keeps it
+    # ignored. The containers SAM leaves behind are removed just below, by id.
     kill "$API_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$API_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$API_PID" 2>/dev/null || true
     wait "$API_PID" 2>/dev/null || true
   fi
   [ -n "${SAM_BEFORE+x}" ] && remove_new_sam_containers "$SAM_BEFORE"
@@ -33,6 +39,7 @@ cleanup() {
   stop_docker_if_started
 }
 trap 'rc=$?; cleanup; exit $rc' EXIT
+trap 'exit 130' INT TERM
 
 api_port="${API_PORT:-$(free_port)}"
 ensure_port_free "$api_port" "sam local start-api" API_PORT
@@ -125,6 +132,7 @@ check "session=user_dev, program 7: the contract's 404" 404 \
   'body["data"] is None and body["error"]["status"] == 404' \
   -b session=user_dev "$url/7"
 
+python3 scripts/readme-examples.py 3000 "$api_port" || failed=$((failed + 1))
 echo "start-api: $passed passed, $failed failed"
 if [ "$failed" -ne 0 ]; then
   echo "the end of the start-api log ($work/start-api.log):" >&2
@@ -132,6 +140,8 @@ if [ "$failed" -ne 0 ]; then
 fi
 [ "$failed" -eq 0 ] || exit 1
 if [ "${SERVE:-0}" = 1 ]; then
-  log "serving GET $url/{programId} (cookie session=<userId>); Ctrl-C stops everything"
+  log "serving GET $url/{programId} (cookie session=<userId>); Ctrl-C stops everything. Try:"
+  log "  curl -s -b session=user_owner $url/42"
+  log "a change to the code needs a restart (sam build); scripts/run-local.sh without --api rebuilds on every change"
   wait "$API_PID"
 fi
