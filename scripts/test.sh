@@ -1,58 +1,120 @@
 #!/usr/bin/env bash
-# Every test. Installs what it needs (DynamoDB Local, cargo-lambda, the SAM CLI,
-# an OpenAPI validator, under .local/), starts DynamoDB Local on a free loopback
-# port, and runs, failing fast:
-#   1. the template and API document checks: cfn-lint, sam validate --lint, openapi-spec-validator;
-#   2. cargo fmt --check and cargo clippy -D warnings (the function and the fuzzing crate);
+# Every test. Installs what it needs (DynamoDB Local, cargo-lambda, the SAM CLI with cfn-lint,
+# an OpenAPI validator, under .local/; Docker when it is missing, as root with apt-get), starts
+# DynamoDB Local on a free loopback port, and runs, failing fast:
+#   1. the template and API document checks: cfn-lint (template.yaml and local/template.yaml),
+#      sam validate --lint, openapi-spec-validator;
+#   2. cargo fmt --check and cargo clippy -D warnings (the function, the fuzzing crate, and the
+#      local authorizer, a crate of its own);
 #   3. the release binary with the test-only panic-probe feature (cargo lambda, as sam build builds it);
 #   4. cargo test: unit, handler and integration tests (against DynamoDB Local), the
 #      release binary under a Runtime API stand-in, and the replay of the fuzzing corpus;
-#   5. scripts/e2e.sh: cargo lambda watch + every file in events/;
-#   6. sam build, for the host architecture (SKIP_SAM_BUILD=1 skips it). It shares the
-#      release dependencies that step 3 compiled: only this crate is built again.
+#      and the local authorizer's tests;
+#   5. scripts/e2e.sh: cargo lambda watch + every file in events/, its HTTP route, and the
+#      README's examples against it;
+#   6. sam build, for the host architecture, into .aws-sam/build-ci. It shares the release
+#      dependencies that step 3 compiled: only this crate is built again;
+#   7. scripts/glibc-check.sh on that bootstrap: it runs on Amazon Linux 2023's glibc;
+#   8. scripts/sam-local.sh: every file in events/ through `sam local invoke`, with the template
+#      and artifact of step 6, in a container, against DynamoDB Local;
+#   9. scripts/start-api-check.sh: the route through `sam local start-api` and the local
+#      authorizer; its build of local/template.yaml must copy step 6's bootstrap unchanged.
+# Docker is checked (installed, started) before step 1, so a machine without it fails at once.
+# SKIP_SAM_LOCAL=1 skips steps 8 and 9 (and Docker); SKIP_SAM_BUILD=1 skips steps 6 to 9.
+# Ends with the time each step took; on a failure, names the step.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/docker.sh"
 cd "$ROOT"
+
+sam_build=1 sam_local=1
+[ "${SKIP_SAM_BUILD:-0}" = 1 ] && sam_build=0 sam_local=0
+[ "${SKIP_SAM_LOCAL:-0}" = 1 ] && sam_local=0
+
+step="installing the tools" step_started=$SECONDS timings=""
+# step NAME: closes the running step's timing and starts NAME.
+step() {
+  timings="$timings$(printf '%5d s  %s' "$((SECONDS - step_started))" "$step")"$'\n'
+  step="$1" step_started=$SECONDS
+  log "$1"
+}
+finish() {
+  local rc=$1
+  stop_dynamodb_local
+  stop_docker_if_started
+  if [ "$rc" -eq 0 ]; then
+    step "done"
+    printf 'scripts/test.sh: every step passed in %d s:\n%s' "$SECONDS" "$timings"
+  else
+    printf '%s' "$timings" >&2
+    echo "scripts/test.sh: FAILED (exit $rc) in: $step, after $SECONDS s" >&2
+  fi
+}
+trap 'rc=$?; finish $rc; exit $rc' EXIT
 
 ensure_dynamodb_local
 ensure_ci_tools
+if [ "$sam_local" = 1 ]; then
+  step "Docker, for sam local (steps 8 and 9; SKIP_SAM_LOCAL=1 skips them)"
+  ensure_docker
+  ensure_lambda_base_image
+fi
+
+step "start DynamoDB Local"
 port="$(free_port)"
-trap 'rc=$?; stop_dynamodb_local; exit $rc' EXIT
 start_dynamodb_local "$port"
 export TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
 
-log "cfn-lint template.yaml"
-cfn-lint template.yaml
-log "sam validate --lint"
+step "1. cfn-lint template.yaml local/template.yaml; sam validate --lint; openapi-spec-validator"
+cfn-lint template.yaml local/template.yaml
 sam validate --lint
-log "openapi-spec-validator openapi.yaml"
 openapi-spec-validator openapi.yaml
 
-log "cargo fmt --check"
+step "2. cargo fmt --check; cargo clippy -D warnings (workspace, then local/authorizer)"
 cargo fmt --all -- --check
 # --no-default-features: the fuzzing crate's default links libFuzzer, which only
 # `cargo fuzz` needs; its corpus replay runs without it (fuzz/README.md).
-log "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --no-default-features --locked -- -D warnings
+# From its own directory, so its .cargo/config.toml puts it in the shared target/.
+(cd local/authorizer && cargo fmt -- --check && cargo clippy --all-targets --locked -- -D warnings)
 
-log "cargo lambda build --release --features panic-probe (for tests/release_binary.rs)"
+step "3. cargo lambda build --release --features panic-probe (for tests/release_binary.rs)"
 cargo lambda build --release --locked --features panic-probe --bin tracking-status
 mkdir -p "$LOCAL/release-probe"
 cp target/lambda/tracking-status/bootstrap "$LOCAL/release-probe/bootstrap"
 export RELEASE_PROBE_BINARY="$LOCAL/release-probe/bootstrap"
 
-log "cargo test (the function and the fuzzing corpus replay)"
+step "4. cargo test (the function and the fuzzing corpus replay; then local/authorizer)"
 cargo test --workspace --all-targets --no-default-features --locked
+(cd local/authorizer && cargo test --locked)
 
-log "end to end: cargo lambda watch + events/"
+step "5. scripts/e2e.sh: cargo lambda watch + events/, its HTTP route, the README's examples"
 AWS_ENDPOINT_URL_DYNAMODB="$TEST_DYNAMODB_ENDPOINT" bash scripts/e2e.sh
 
-if [ "${SKIP_SAM_BUILD:-0}" != 1 ]; then
+if [ "$sam_build" = 1 ]; then
   # arm64 is what deploys; CI builds for the host so nothing needs a download
   # outside the package registries (a cross target or toolchain).
-  arch="$(uname -m | sed 's/aarch64/arm64/')"
-  log "sam build (Architecture=$arch)"
-  sam build --parameter-overrides "Architecture=$arch" --build-dir .aws-sam/build-ci
-  test -s .aws-sam/build-ci/TrackingStatusFunction/bootstrap
-  log "sam build produced .aws-sam/build-ci/TrackingStatusFunction/bootstrap ($(du -h .aws-sam/build-ci/TrackingStatusFunction/bootstrap | cut -f1))"
+  arch="$(lambda_arch)"
+  built=.aws-sam/build-ci/TrackingStatusFunction/bootstrap
+  step "6. sam build (Architecture=$arch) into .aws-sam/build-ci"
+  # --no-cached: SAM's cache checksums the source tree, target/ included, while cargo writes
+  # there (it crashed on that once).
+  sam build --no-cached --parameter-overrides "Architecture=$arch" --build-dir .aws-sam/build-ci
+  test -s "$built"
+  log "sam build produced $built ($(du -h "$built" | cut -f1))"
+
+  step "7. scripts/glibc-check.sh $built"
+  bash scripts/glibc-check.sh "$built"
+
+  if [ "$sam_local" = 1 ]; then
+    step "8. scripts/sam-local.sh: every event through sam local invoke, in a container"
+    bash scripts/sam-local.sh .aws-sam/build-ci
+
+    step "9. scripts/start-api-check.sh: the route through sam local start-api"
+    bash scripts/start-api-check.sh
+    # sam build -t local/template.yaml runs the same `cargo lambda build` in the same tree:
+    # cargo finds the function built, and SAM copies the same file.
+    cmp "$built" .aws-sam/build-local/TrackingStatusFunction/bootstrap
+    log "local/template.yaml's function is step 6's bootstrap, byte for byte"
+  fi
 fi
