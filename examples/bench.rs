@@ -32,7 +32,6 @@ use runtime_api::{Answer, Function, RuntimeApi};
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tracking_status::config::TABLE_VARIABLES;
-use tracking_status::fixture::Fixture;
 use tracking_status::lambda::{ProxyResponse, invoke};
 use tracking_status::store::memory::MemoryStore;
 
@@ -208,10 +207,8 @@ fn cpu_per_request() -> (Duration, Duration, usize) {
         .enable_all()
         .build()
         .unwrap();
-    let store = MemoryStore::from_fixture(
-        &Fixture::parse(include_str!("../fixtures/example.json")).unwrap(),
-    )
-    .unwrap();
+    let store =
+        MemoryStore::new(&serde_json::from_str(include_str!("../fixtures/example.json")).unwrap());
     let payload = serde_json::value::RawValue::from_string(EVENT.to_string()).unwrap();
     let real = runtime.block_on(invoke(&store, &payload, lambda_http::Context::default()));
     let body_size = real.body.len();
@@ -220,6 +217,7 @@ fn cpu_per_request() -> (Duration, Duration, usize) {
         headers: real.headers.clone(),
         body: "x".repeat(body_size),
         is_base64_encoded: false,
+        cookies: real.cookies.clone(),
     };
     let per_iteration = |f: &mut dyn FnMut()| {
         let mut batches = Vec::new();

@@ -1,85 +1,17 @@
 //! The shared test-data format: one JSON document with five optional arrays,
 //! each item exactly the fields other services write.
 //!
-//! `Fixture::parse` checks the whole document before anything is written, and
+//! `parse` checks the whole document before anything is written, and
 //! names the first bad record, so a loader never stores half a fixture.
 
 use std::collections::HashSet;
 use std::fmt;
 
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::domain::{ProgramId, Timestamp};
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ProgramRecord {
-    pub id: u64,
-    pub workspace_id: String,
-    pub advertiser_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AdvertiserRecord {
-    pub id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stripe_connection_status: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stripe_account_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub charges_enabled: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payouts_enabled: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub details_submitted: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stripe_connected_at: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct MembershipRecord {
-    pub workspace_id: String,
-    pub user_id: String,
-    pub role: String,
-    pub permissions: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct EventRecord {
-    pub id: u64,
-    pub program_id: u64,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub test: bool,
-    pub timestamp: String,
-    pub created_at: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PartnerProgramRecord {
-    pub id: u64,
-    pub program_id: u64,
-    pub partner_id: String,
-    pub status: String,
-}
-
-/// A fixture whose every record passed validation.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Fixture {
-    pub programs: Vec<ProgramRecord>,
-    pub advertisers: Vec<AdvertiserRecord>,
-    pub memberships: Vec<MembershipRecord>,
-    pub events: Vec<EventRecord>,
-    pub partner_programs: Vec<PartnerProgramRecord>,
-}
+use crate::store::records::{Dataset, Record};
 
 /// Why a fixture was refused: which record, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,82 +44,97 @@ struct Document {
     partner_programs: Vec<Value>,
 }
 
-impl Fixture {
-    pub fn parse(text: &str) -> Result<Self, FixtureError> {
-        let not_a_fixture = |problem: String| FixtureError {
-            record: "fixture".into(),
-            problem: format!("not a fixture document: {problem}"),
-        };
-        let value: Value = serde_json::from_str(text).map_err(|e| not_a_fixture(e.to_string()))?;
-        if !value.is_object() {
-            return Err(not_a_fixture("expected a JSON object".into()));
-        }
-        let document: Document =
-            serde_json::from_value(value).map_err(|e| not_a_fixture(e.to_string()))?;
-        let fixture = Fixture {
-            programs: records("programs", document.programs)?,
-            advertisers: records("advertisers", document.advertisers)?,
-            memberships: records("memberships", document.memberships)?,
-            events: records("events", document.events)?,
-            partner_programs: records("partnerPrograms", document.partner_programs)?,
-        };
-        fixture.validate()?;
-        Ok(fixture)
+/// Reads a fixture document: every record has exactly its fields, of their
+/// types (ids in range, timestamps readable), and no key is used twice.
+pub fn parse(text: &str) -> Result<Dataset, FixtureError> {
+    let not_a_fixture = |problem: String| FixtureError {
+        record: "fixture".into(),
+        problem: format!("not a fixture document: {problem}"),
+    };
+    let value: Value = serde_json::from_str(text).map_err(|e| not_a_fixture(e.to_string()))?;
+    if !value.is_object() {
+        return Err(not_a_fixture("expected a JSON object".into()));
     }
-
-    /// The rules the store relies on: keys present and unique, ids in range,
-    /// timestamps readable.
-    pub fn validate(&self) -> Result<(), FixtureError> {
-        let mut seen = HashSet::new();
-        for (i, p) in self.programs.iter().enumerate() {
-            let at = || format!("programs[{i}] (id {})", p.id);
-            ProgramId::new(p.id).map_err(|e| bad(at(), format!("id: {e}")))?;
-            non_empty(&p.workspace_id, "workspaceId").map_err(|e| bad(at(), e))?;
-            non_empty(&p.advertiser_id, "advertiserId").map_err(|e| bad(at(), e))?;
-            unique(&mut seen, ("program", p.id.to_string())).map_err(|e| bad(at(), e))?;
-        }
-        for (i, a) in self.advertisers.iter().enumerate() {
-            let at = || format!("advertisers[{i}] (id {:?})", a.id);
-            non_empty(&a.id, "id").map_err(|e| bad(at(), e))?;
-            if let Some(raw) = &a.stripe_connected_at {
-                Timestamp::parse(raw).map_err(|e| bad(at(), format!("stripeConnectedAt: {e}")))?;
-            }
-            unique(&mut seen, ("advertiser", a.id.clone())).map_err(|e| bad(at(), e))?;
-        }
-        for (i, m) in self.memberships.iter().enumerate() {
-            let at = || format!("memberships[{i}] ({:?}, {:?})", m.workspace_id, m.user_id);
-            non_empty(&m.workspace_id, "workspaceId").map_err(|e| bad(at(), e))?;
-            non_empty(&m.user_id, "userId").map_err(|e| bad(at(), e))?;
-            let key = format!("{}\u{0}{}", m.workspace_id, m.user_id);
-            unique(&mut seen, ("membership", key)).map_err(|e| bad(at(), e))?;
-        }
-        for (i, e) in self.events.iter().enumerate() {
-            let at = || format!("events[{i}] (id {})", e.id);
-            ProgramId::new(e.program_id).map_err(|err| bad(at(), format!("programId: {err}")))?;
-            non_empty(&e.kind, "type").map_err(|err| bad(at(), err))?;
-            Timestamp::parse(&e.timestamp).map_err(|err| bad(at(), format!("timestamp: {err}")))?;
-            Timestamp::parse(&e.created_at)
-                .map_err(|err| bad(at(), format!("createdAt: {err}")))?;
-            unique(&mut seen, ("event", e.id.to_string())).map_err(|err| bad(at(), err))?;
-        }
-        for (i, p) in self.partner_programs.iter().enumerate() {
-            let at = || format!("partnerPrograms[{i}] (id {})", p.id);
-            ProgramId::new(p.program_id).map_err(|e| bad(at(), format!("programId: {e}")))?;
-            non_empty(&p.status, "status").map_err(|e| bad(at(), e))?;
-            unique(&mut seen, ("partnerProgram", p.id.to_string())).map_err(|e| bad(at(), e))?;
-        }
-        Ok(())
-    }
+    let document: Document =
+        serde_json::from_value(value).map_err(|e| not_a_fixture(e.to_string()))?;
+    let dataset = Dataset {
+        programs: records("programs", document.programs)?,
+        advertisers: records("advertisers", document.advertisers)?,
+        memberships: records("memberships", document.memberships)?,
+        events: records("events", document.events)?,
+        partner_programs: records("partnerPrograms", document.partner_programs)?,
+    };
+    validate(&dataset)?;
+    Ok(dataset)
 }
 
-fn records<T: DeserializeOwned>(kind: &str, items: Vec<Value>) -> Result<Vec<T>, FixtureError> {
+/// What the types cannot say: keys present, non-empty and unique.
+fn validate(dataset: &Dataset) -> Result<(), FixtureError> {
+    let mut seen = HashSet::new();
+    for (i, p) in dataset.programs.iter().enumerate() {
+        let at = || format!("programs[{i}] (id {})", p.id);
+        non_empty(&p.workspace_id, "workspaceId").map_err(|e| bad(at(), e))?;
+        non_empty(&p.advertiser_id, "advertiserId").map_err(|e| bad(at(), e))?;
+        unique(&mut seen, ("program", p.id.to_string())).map_err(|e| bad(at(), e))?;
+    }
+    for (i, a) in dataset.advertisers.iter().enumerate() {
+        let at = || format!("advertisers[{i}] (id {:?})", a.id);
+        non_empty(&a.id, "id").map_err(|e| bad(at(), e))?;
+        unique(&mut seen, ("advertiser", a.id.clone())).map_err(|e| bad(at(), e))?;
+    }
+    for (i, m) in dataset.memberships.iter().enumerate() {
+        let at = || format!("memberships[{i}] ({:?}, {:?})", m.workspace_id, m.user_id);
+        non_empty(&m.workspace_id, "workspaceId").map_err(|e| bad(at(), e))?;
+        non_empty(&m.user_id, "userId").map_err(|e| bad(at(), e))?;
+        let key = format!("{}\u{0}{}", m.workspace_id, m.user_id);
+        unique(&mut seen, ("membership", key)).map_err(|e| bad(at(), e))?;
+    }
+    for (i, e) in dataset.events.iter().enumerate() {
+        let at = || format!("events[{i}] (id {})", e.id);
+        non_empty(&e.kind, "type").map_err(|err| bad(at(), err))?;
+        unique(&mut seen, ("event", e.id.to_string())).map_err(|err| bad(at(), err))?;
+    }
+    for (i, p) in dataset.partner_programs.iter().enumerate() {
+        let at = || format!("partnerPrograms[{i}] (id {})", p.id);
+        non_empty(&p.status, "status").map_err(|e| bad(at(), e))?;
+        unique(&mut seen, ("partnerProgram", p.id.to_string())).map_err(|e| bad(at(), e))?;
+    }
+    Ok(())
+}
+
+/// Each item of one array, held to its record's fields, then read as that record.
+fn records<T: DeserializeOwned + Record>(
+    kind: &str,
+    items: Vec<Value>,
+) -> Result<Vec<T>, FixtureError> {
     items
         .into_iter()
         .enumerate()
         .map(|(i, item)| {
-            serde_json::from_value(item).map_err(|e| bad(format!("{kind}[{i}]"), e.to_string()))
+            let at = || match item.get("id") {
+                Some(Value::Number(id)) => format!("{kind}[{i}] (id {id})"),
+                Some(Value::String(id)) => format!("{kind}[{i}] (id {id:?})"),
+                _ => format!("{kind}[{i}]"),
+            };
+            exact_fields::<T>(item.as_object()).map_err(|e| bad(at(), e))?;
+            // The error names the field: "createdAt: \"soon\" is not an RFC 3339 …".
+            serde_path_to_error::deserialize(&item).map_err(|e| bad(at(), e.to_string()))
         })
         .collect()
+}
+
+fn exact_fields<T: Record>(item: Option<&Map<String, Value>>) -> Result<(), String> {
+    let item = item.ok_or("expected a JSON object")?;
+    if let Some(unknown) = item.keys().find(|key| !T::FIELDS.contains(&key.as_str())) {
+        return Err(format!(
+            "unknown field `{unknown}`, expected one of {:?}",
+            T::FIELDS
+        ));
+    }
+    if let Some(missing) = T::REQUIRED.iter().find(|field| !item.contains_key(**field)) {
+        return Err(format!("missing field `{missing}`"));
+    }
+    Ok(())
 }
 
 fn bad(record: String, problem: impl Into<String>) -> FixtureError {
@@ -224,7 +171,7 @@ mod tests {
 
     #[test]
     fn parses_the_example() {
-        let fixture = Fixture::parse(EXAMPLE).unwrap();
+        let fixture = parse(EXAMPLE).unwrap();
         assert_eq!(fixture.programs.len(), 1);
         assert_eq!(fixture.memberships.len(), 3);
         assert_eq!(fixture.events.len(), 5);
@@ -233,7 +180,7 @@ mod tests {
 
     #[test]
     fn every_array_is_optional() {
-        assert_eq!(Fixture::parse("{}").unwrap(), Fixture::default());
+        assert_eq!(parse("{}").unwrap(), Dataset::default());
     }
 
     #[test]
@@ -287,7 +234,7 @@ mod tests {
             ),
         ];
         for (text, record) in cases {
-            let error = Fixture::parse(text).unwrap_err();
+            let error = parse(text).unwrap_err();
             assert!(error.record.starts_with(record), "{text}: {error}");
             assert!(!error.problem.is_empty());
         }

@@ -7,7 +7,6 @@ mod common;
 use common::{CapturedLogs, EXAMPLE_FIXTURE, read};
 use lambda_http::Request;
 use serde_json::Value;
-use tracking_status::fixture::Fixture;
 use tracking_status::http::handle;
 use tracking_status::store::memory::MemoryStore;
 use tracking_status::telemetry::json_subscriber;
@@ -73,7 +72,7 @@ const EVENTS: &[(&str, &str)] = &[
 ];
 
 fn example_store() -> MemoryStore {
-    MemoryStore::from_fixture(&Fixture::parse(EXAMPLE_FIXTURE).unwrap()).unwrap()
+    common::example_store()
 }
 
 fn parse(text: &str) -> Request {

@@ -14,10 +14,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
-use tracking_status::fixture::Fixture;
 use tracking_status::lambda::{ProxyResponse, invoke};
 use tracking_status::store::StatusStore;
-use tracking_status::store::memory::MemoryStore;
 
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
@@ -326,8 +324,7 @@ fn any_event_gets_a_contract_response_in_memory() {
         .enable_all()
         .build()
         .unwrap();
-    let store =
-        MemoryStore::from_fixture(&Fixture::parse(common::EXAMPLE_FIXTURE).unwrap()).unwrap();
+    let store = common::example_store();
     let seen = run_hostile(&runtime, &store, cases());
     println!(
         "hostile inputs over the in-memory store: {} cases, statuses {seen:?}",
@@ -370,8 +367,7 @@ fn oversized_fields_get_the_contract_response() {
         .enable_all()
         .build()
         .unwrap();
-    let store =
-        MemoryStore::from_fixture(&Fixture::parse(common::EXAMPLE_FIXTURE).unwrap()).unwrap();
+    let store = common::example_store();
     let cases = common::oversized::cases();
     for case in &cases {
         let payload = RawValue::from_string(case.payload.clone()).unwrap();

@@ -18,7 +18,6 @@ use arbitrary::{Arbitrary, Unstructured};
 use lambda_http::Context;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use tracking_status::fixture::Fixture;
 use tracking_status::lambda::{ProxyResponse, invoke};
 use tracking_status::store::memory::MemoryStore;
 
@@ -86,9 +85,9 @@ const EDGE_SIZES: [usize; 6] = [255, 1024, 8192, 65_533, 65_534, 65_535];
 fn store() -> &'static MemoryStore {
     static STORE: OnceLock<MemoryStore> = OnceLock::new();
     STORE.get_or_init(|| {
-        let fixture = Fixture::parse(include_str!("../../fixtures/example.json"))
-            .expect("the example fixture parses");
-        MemoryStore::from_fixture(&fixture).expect("the example fixture loads")
+        let dataset = serde_json::from_str(include_str!("../../fixtures/example.json"))
+            .expect("the example fixture is a dataset");
+        MemoryStore::new(&dataset)
     })
 }
 

@@ -21,11 +21,17 @@ use aws_smithy_types::config_bag::{Storable, StoreReplace};
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
 use tracking_status::config::{TableNames, sdk_config_loader};
-use tracking_status::fixture::Fixture;
+use tracking_status::fixture;
 use tracking_status::store::dynamodb::DynamoStore;
 use tracking_status::store::dynamodb::load::{ensure_tables, write_fixture};
+use tracking_status::store::memory::MemoryStore;
 
 pub const EXAMPLE_FIXTURE: &str = include_str!("../../fixtures/example.json");
+
+/// The in-memory store holding the example fixture.
+pub fn example_store() -> MemoryStore {
+    MemoryStore::new(&fixture::parse(EXAMPLE_FIXTURE).expect("the example fixture"))
+}
 
 /// The DynamoDB Local endpoint that the test command started.
 pub fn endpoint() -> String {
@@ -85,7 +91,7 @@ pub async fn seeded_store_with(fixture_json: &str, recorder: Option<CallRecorder
 
 /// Fresh tables holding the fixture, loaded through the `seed` code path.
 pub async fn seeded_tables(fixture_json: &str) -> TableNames {
-    let fixture = Fixture::parse(fixture_json).expect("a valid fixture");
+    let fixture = fixture::parse(fixture_json).expect("a valid fixture");
     let tables = unique_tables();
     let loader = client(None).await;
     ensure_tables(&loader, &tables)
