@@ -15,25 +15,18 @@
 //! - `BENCH_STORE_WARMUP` (10000): discarded invocations that warm DynamoDB Local's JVM first;
 //! - `BENCH_COLD_ONLY=1`: only the cold starts (plain HTTP and TLS) and the store's floor.
 
-#[path = "../tests/common/fault_proxy.rs"]
-#[allow(dead_code)]
-mod fault_proxy;
-#[path = "../tests/common/localhost_tls.rs"]
-mod localhost_tls;
-#[path = "../tests/common/runtime_api.rs"]
-mod runtime_api;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fault_proxy::{Fault, FaultProxy};
-use runtime_api::{Answer, Function, RuntimeApi};
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tracking_status::config::TABLE_VARIABLES;
 use tracking_status::lambda::{ProxyResponse, invoke};
 use tracking_status::store::memory::MemoryStore;
+use tracking_status_dev::fault_proxy::{Fault, FaultProxy};
+use tracking_status_dev::localhost_tls;
+use tracking_status_dev::runtime_api::{Answer, Function, RuntimeApi};
 
 const EVENT: &str = include_str!("../events/http-200-member.json");
 

@@ -25,7 +25,6 @@
 pub mod config;
 pub mod domain;
 pub mod error;
-pub mod fixture;
 pub mod http;
 pub mod lambda;
 pub mod panic_net;

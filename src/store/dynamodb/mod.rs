@@ -17,7 +17,6 @@ use super::{StatusStore, StoreError, StoreResult};
 use crate::config::TableNames;
 use crate::domain::{Advertiser, EventKind, Membership, Program, ProgramId, TestEvent};
 
-pub mod load;
 pub mod schema;
 
 use schema::{PROGRAM_STATUS_INDEX, TEST_EVENT_KEY, TEST_EVENTS_INDEX, test_event_key};

@@ -13,12 +13,12 @@ use aws_sdk_dynamodb::types::{
 use serde::Serialize;
 use serde_dynamo::aws_sdk_dynamodb_1::to_item;
 
-use super::schema::{
+use tracking_status::config::TableNames;
+use tracking_status::store::dynamodb::schema::{
     IndexProjection, KeyAttribute, TEST_EVENT_KEY, TEST_EVENT_ORDER, TableSpec, tables,
     test_event_key, test_event_order,
 };
-use crate::config::TableNames;
-use crate::store::records::{Dataset, EventRecord};
+use tracking_status::store::records::{Dataset, EventRecord};
 
 type Item = HashMap<String, AttributeValue>;
 pub type LoadError = Box<dyn std::error::Error + Send + Sync>;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::store::records::{Dataset, Record};
+use tracking_status::store::records::{Dataset, Record};
 
 /// Why a fixture was refused: which record, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,7 +167,7 @@ fn unique(
 mod tests {
     use super::*;
 
-    const EXAMPLE: &str = include_str!("../fixtures/example.json");
+    const EXAMPLE: &str = include_str!("../../fixtures/example.json");
 
     #[test]
     fn parses_the_example() {

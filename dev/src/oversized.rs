@@ -3,7 +3,6 @@
 //! edges of `http::Uri`'s 65,534-byte limit, 1 MB, and just under Lambda's 6 MB
 //! payload limit. Used in process (`tests/hostile.rs`) and against the release
 //! binary under the Runtime API stand-in (`tests/release_binary.rs`).
-#![allow(dead_code)] // each user takes a part
 
 use serde_json::{Value, json};
 

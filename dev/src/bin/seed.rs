@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use tracking_status::config::{TableNames, sdk_config_loader};
-use tracking_status::fixture;
-use tracking_status::store::dynamodb::load::{ensure_tables, write_fixture};
+use tracking_status_dev::fixture;
+use tracking_status_dev::load::{ensure_tables, write_fixture};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
