@@ -439,7 +439,7 @@ async fn process_benchmarks() {
     for _ in 0..20 {
         sdk_init.push(
             timed(async {
-                let sdk_config = tracking_status::config::sdk_config_loader()
+                let sdk_config = tracking_status::sdk::sdk_config_loader()
                     .unwrap()
                     .load()
                     .await;
@@ -460,7 +460,7 @@ async fn process_benchmarks() {
 }
 
 /// A TLS terminator in front of `upstream` (plain HTTP), with the test
-/// authority's `localhost` certificate from `tests/tls/`.
+/// authority's `localhost` certificate from `dev/tls/`.
 async fn tls_terminator(upstream: &str) -> String {
     let acceptor = localhost_tls::localhost_acceptor();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -35,7 +35,7 @@ cargo fmt --all -- --check
 log "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --no-default-features --locked -- -D warnings
 
-log "cargo lambda build --release --features panic-probe (for tests/release_binary.rs)"
+log "cargo lambda build --release --features panic-probe (for tests/api/release_binary.rs)"
 cargo lambda build --release --locked --features panic-probe --bin tracking-status
 mkdir -p "$LOCAL/release-probe"
 cp target/lambda/tracking-status/bootstrap "$LOCAL/release-probe/bootstrap"

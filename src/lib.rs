@@ -29,6 +29,7 @@ pub mod http;
 pub mod lambda;
 pub mod panic_net;
 pub mod principal;
+pub mod sdk;
 pub mod service;
 pub mod store;
 pub mod telemetry;

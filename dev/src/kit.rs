@@ -149,7 +149,7 @@ pub fn dynamodb_local_endpoint() -> String {
 /// A client configuration for `endpoint` with the function's own timeouts,
 /// retries and HTTPS client, and credentials DynamoDB Local accepts.
 pub async fn client_config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
-    let sdk_config = tracking_status::config::sdk_config_loader()
+    let sdk_config = tracking_status::sdk::sdk_config_loader()
         .expect("the default configuration")
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))

@@ -12,8 +12,8 @@ use common::fault_proxy::{
 };
 use common::{CapturedLogs, EXAMPLE_FIXTURE, read, request_as, seeded_store};
 use serde_json::Value;
-use tracking_status::config::OPERATION_TIMEOUT;
 use tracking_status::http::handle;
+use tracking_status::sdk::OPERATION_TIMEOUT;
 use tracking_status::store::dynamodb::DynamoStore;
 use tracking_status::telemetry::json_subscriber;
 

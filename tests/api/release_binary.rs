@@ -1,5 +1,5 @@
 //! The release binary, run the way Lambda runs it — the Runtime API stand-in of
-//! `tests/common/runtime_api.rs` hands it events — against DynamoDB Local.
+//! `tracking_status_dev::runtime_api` hands it events — against DynamoDB Local.
 //!
 //! The binary is the release profile's (panic strategy, LTO, strip) built with
 //! the test-only `panic-probe` feature; `scripts/test.sh` builds it and passes

@@ -3,7 +3,8 @@
 
 use std::process::ExitCode;
 
-use tracking_status::config::{TableNames, sdk_config_loader};
+use tracking_status::config::TableNames;
+use tracking_status::sdk::sdk_config_loader;
 use tracking_status_dev::fixture;
 use tracking_status_dev::load::{ensure_tables, write_fixture};
 
