@@ -8,33 +8,28 @@
 //! side in one run. Inputs come from the environment (`scripts/bench.sh` sets them):
 //!
 //! - `BENCH_FUNCTION`, `BENCH_HELLO`: the release binaries of tracking-status and examples/hello;
-//! - `BENCH_DYNAMODB`: the DynamoDB Local endpoint, with the fixture loaded under `BENCH_TABLE_PREFIX`;
+//! - `BENCH_DYNAMODB`: the DynamoDB Local endpoint; the benchmark loads its fixture
+//!   (`bench_dataset`) there itself, in tables named by `TableNames::with_prefix(BENCH_PREFIX)`;
 //! - `BENCH_COLD_RUNS` (default 20), `BENCH_WARM_RUNS` (default 1000), `BENCH_DELAY_MS` (25);
 //! - `BENCH_EXTRA_ENV="K=V ..."`: more environment for the function processes;
 //! - `BENCH_FUNCTION_LOG=path`: keep the functions' logs there instead of discarding them.
 //! - `BENCH_STORE_WARMUP` (10000): discarded invocations that warm DynamoDB Local's JVM first;
 //! - `BENCH_COLD_ONLY=1`: only the cold starts (plain HTTP and TLS) and the store's floor.
 
-#[path = "../tests/common/fault_proxy.rs"]
-#[allow(dead_code)]
-mod fault_proxy;
-#[path = "../tests/common/localhost_tls.rs"]
-mod localhost_tls;
-#[path = "../tests/common/runtime_api.rs"]
-mod runtime_api;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fault_proxy::{Fault, FaultProxy};
-use runtime_api::{Answer, Function, RuntimeApi};
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
-use tracking_status::config::TABLE_VARIABLES;
-use tracking_status::fixture::Fixture;
+use tracking_status::config::{TABLE_VARIABLES, TableNames};
+use tracking_status::domain::Timestamp;
 use tracking_status::lambda::{ProxyResponse, invoke};
 use tracking_status::store::memory::MemoryStore;
+use tracking_status::store::records::{Dataset, EventRecord};
+use tracking_status_dev::fault_proxy::{Fault, FaultProxy};
+use tracking_status_dev::localhost_tls;
+use tracking_status_dev::runtime_api::{Answer, Function, RuntimeApi};
 
 const EVENT: &str = include_str!("../events/http-200-member.json");
 
@@ -58,13 +53,12 @@ fn spawn_with(
     dynamodb: &str,
     extra: &[(&str, &str)],
 ) -> Function {
-    let prefix = std::env::var("BENCH_TABLE_PREFIX").unwrap_or_default();
     let mut env = vec![(
         "AWS_ENDPOINT_URL_DYNAMODB".to_string(),
         dynamodb.to_string(),
     )];
     for (variable, default) in TABLE_VARIABLES {
-        env.push((variable.to_string(), format!("{prefix}{default}")));
+        env.push((variable.to_string(), format!("{BENCH_PREFIX}{default}")));
     }
     for (key, value) in extra {
         env.push((key.to_string(), value.to_string()));
@@ -208,10 +202,8 @@ fn cpu_per_request() -> (Duration, Duration, usize) {
         .enable_all()
         .build()
         .unwrap();
-    let store = MemoryStore::from_fixture(
-        &Fixture::parse(include_str!("../fixtures/example.json")).unwrap(),
-    )
-    .unwrap();
+    let store =
+        MemoryStore::new(&serde_json::from_str(include_str!("../fixtures/example.json")).unwrap());
     let payload = serde_json::value::RawValue::from_string(EVENT.to_string()).unwrap();
     let real = runtime.block_on(invoke(&store, &payload, lambda_http::Context::default()));
     let body_size = real.body.len();
@@ -274,6 +266,7 @@ async fn process_benchmarks() {
     let function = env("BENCH_FUNCTION");
     let hello = env("BENCH_HELLO");
     let dynamodb = env("BENCH_DYNAMODB");
+    load_bench_data(&dynamodb).await;
     let cold_runs = env_number("BENCH_COLD_RUNS", 20);
     let warm_runs = env_number("BENCH_WARM_RUNS", 1000);
 
@@ -446,7 +439,7 @@ async fn process_benchmarks() {
     for _ in 0..20 {
         sdk_init.push(
             timed(async {
-                let sdk_config = tracking_status::config::sdk_config_loader()
+                let sdk_config = tracking_status::sdk::sdk_config_loader()
                     .unwrap()
                     .load()
                     .await;
@@ -467,7 +460,7 @@ async fn process_benchmarks() {
 }
 
 /// A TLS terminator in front of `upstream` (plain HTTP), with the test
-/// authority's `localhost` certificate from `tests/tls/`.
+/// authority's `localhost` certificate from `dev/tls/`.
 async fn tls_terminator(upstream: &str) -> String {
     let acceptor = localhost_tls::localhost_acceptor();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -527,20 +520,60 @@ async fn over_tls(function: &str, dynamodb: &str, runs: usize) {
 
 /// A `DynamoStore` on DynamoDB Local with its own SDK client (so its own connections).
 async fn local_store(dynamodb: &str) -> tracking_status::store::dynamodb::DynamoStore {
-    let sdk_config = tracking_status::config::sdk_config_loader()
-        .unwrap()
-        .endpoint_url(dynamodb)
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "bench",
-        ))
-        .load()
-        .await;
-    let prefix = std::env::var("BENCH_TABLE_PREFIX").unwrap_or_default();
+    let config = tracking_status_dev::kit::client_config(dynamodb).await;
     tracking_status::store::dynamodb::DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk_config),
-        tracking_status::config::TableNames::with_prefix(&prefix),
+        aws_sdk_dynamodb::Client::from_conf(config.build()),
+        TableNames::with_prefix(BENCH_PREFIX),
     )
+}
+
+/// The tables the function processes read: the function's own names, under this prefix.
+const BENCH_PREFIX: &str = "bench-";
+
+/// The example program as a realistic one looks after a few weeks: its
+/// records, 5,000 live click/lead/sale events the function must never read, and
+/// four more test leads.
+fn bench_dataset() -> Dataset {
+    let mut dataset =
+        tracking_status_dev::fixture::parse(tracking_status_dev::kit::EXAMPLE_FIXTURE)
+            .expect("the example fixture");
+    let program_id = dataset.programs[0].id;
+    let event = |id: u64, kind: &str, test: bool, at: String| EventRecord {
+        id,
+        program_id,
+        kind: kind.to_string(),
+        test,
+        timestamp: Timestamp::parse(&at).unwrap(),
+        created_at: Timestamp::parse(&at).unwrap(),
+    };
+    for i in 0..5_000u64 {
+        let minute = i % 1440;
+        let at = format!("2026-06-08T{:02}:{:02}:00.000Z", minute / 60, minute % 60);
+        let kind = ["click", "lead", "sale"][(i % 3) as usize];
+        dataset.events.push(event(10_000 + i, kind, false, at));
+    }
+    for i in 0..4u64 {
+        let at = format!("2026-06-07T12:0{i}:00.000Z");
+        dataset.events.push(event(200 + i, "lead", true, at));
+    }
+    dataset
+}
+
+/// Creates the bench tables in DynamoDB Local (if missing) and loads `bench_dataset`.
+async fn load_bench_data(dynamodb: &str) {
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        tracking_status_dev::kit::client_config(dynamodb)
+            .await
+            .build(),
+    );
+    let tables = TableNames::with_prefix(BENCH_PREFIX);
+    tracking_status_dev::load::ensure_tables(&client, &tables)
+        .await
+        .expect("bench tables");
+    let written = tracking_status_dev::load::write_fixture(&client, &tables, &bench_dataset())
+        .await
+        .expect("bench data written");
+    println!("{:<62} {written}", "records loaded (5,000 live events)");
 }
 
 /// The floor under the warm latency and under the first request: DynamoDB Local

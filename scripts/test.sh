@@ -78,7 +78,7 @@ cargo clippy --workspace --all-targets --no-default-features --locked -- -D warn
 # From its own directory, so its .cargo/config.toml puts it in the shared target/.
 (cd local/authorizer && cargo fmt -- --check && cargo clippy --all-targets --locked -- -D warnings)
 
-step "3. cargo lambda build --release --features panic-probe (for tests/release_binary.rs)"
+step "3. cargo lambda build --release --features panic-probe (for tests/api/release_binary.rs)"
 cargo lambda build --release --locked --features panic-probe --bin tracking-status
 mkdir -p "$LOCAL/release-probe"
 cp target/lambda/tracking-status/bootstrap "$LOCAL/release-probe/bootstrap"

@@ -163,14 +163,10 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::fixture::Fixture;
     use crate::store::memory::MemoryStore;
 
     fn store() -> MemoryStore {
-        MemoryStore::from_fixture(
-            &Fixture::parse(include_str!("../fixtures/example.json")).unwrap(),
-        )
-        .unwrap()
+        MemoryStore::new(&serde_json::from_str(include_str!("../fixtures/example.json")).unwrap())
     }
 
     fn http_event() -> Value {

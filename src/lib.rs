@@ -25,11 +25,11 @@
 pub mod config;
 pub mod domain;
 pub mod error;
-pub mod fixture;
 pub mod http;
 pub mod lambda;
 pub mod panic_net;
 pub mod principal;
+pub mod sdk;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -20,7 +20,8 @@ use std::convert::Infallible;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::value::RawValue;
-use tracking_status::config::{TableNames, sdk_config_loader, warm_up_enabled};
+use tracking_status::config::{TableNames, warm_up_enabled};
+use tracking_status::sdk::sdk_config_loader;
 use tracking_status::store::dynamodb::DynamoStore;
 use tracking_status::{lambda, panic_net, telemetry};
 

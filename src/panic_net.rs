@@ -96,7 +96,7 @@ fn bounded(message: &str) -> String {
 /// The test-only trigger of `tests/panic_net.rs`: a program stored in this
 /// workspace panics the request after the program read, while the reads keyed by
 /// the program id may still be in flight. Compiled only with the `panic-probe`
-/// feature, which no deployment builds (`tests/template.rs` checks).
+/// feature, which no deployment builds (`tests/api/template.rs` checks).
 #[cfg(feature = "panic-probe")]
 pub const PROBE_WORKSPACE_ID: &str = "panic-probe";
 

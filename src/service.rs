@@ -67,7 +67,6 @@ mod tests {
 
     use super::*;
     use crate::domain::{Advertiser, Membership, Program};
-    use crate::fixture::Fixture;
     use crate::store::StoreResult;
     use crate::store::memory::MemoryStore;
 
@@ -120,9 +119,9 @@ mod tests {
     }
 
     fn example_store() -> SlowStore {
-        let fixture = Fixture::parse(include_str!("../fixtures/example.json")).unwrap();
+        let dataset = serde_json::from_str(include_str!("../fixtures/example.json")).unwrap();
         SlowStore {
-            inner: MemoryStore::from_fixture(&fixture).unwrap(),
+            inner: MemoryStore::new(&dataset),
             calls: Mutex::default(),
         }
     }

@@ -18,29 +18,12 @@ use arbitrary::{Arbitrary, Unstructured};
 use lambda_http::Context;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use tracking_status::fixture::Fixture;
 use tracking_status::lambda::{ProxyResponse, invoke};
 use tracking_status::store::memory::MemoryStore;
+use tracking_status_dev::kit::{self, EVENTS, check_contract};
 
 /// Lambda's limit on a synchronous invocation's request payload.
 pub const LAMBDA_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
-
-const EVENTS: [&str; 14] = [
-    include_str!("../../events/http-200-jwt-member.json"),
-    include_str!("../../events/http-200-member.json"),
-    include_str!("../../events/http-200-owner.json"),
-    include_str!("../../events/http-400-leading-zero.json"),
-    include_str!("../../events/http-401-no-principal.json"),
-    include_str!("../../events/http-403-no-permission.json"),
-    include_str!("../../events/http-404-no-program.json"),
-    include_str!("../../events/http-405-post.json"),
-    include_str!("../../events/rest-200-member.json"),
-    include_str!("../../events/rest-200-owner-principal-id.json"),
-    include_str!("../../events/rest-400-not-digits.json"),
-    include_str!("../../events/rest-401-no-principal.json"),
-    include_str!("../../events/rest-403-no-permission.json"),
-    include_str!("../../events/rest-404-no-program.json"),
-];
 
 /// Keys the function or `lambda_http` read, so that splices land where it matters.
 const KNOWN_KEYS: [&str; 34] = [
@@ -85,11 +68,7 @@ const EDGE_SIZES: [usize; 6] = [255, 1024, 8192, 65_533, 65_534, 65_535];
 
 fn store() -> &'static MemoryStore {
     static STORE: OnceLock<MemoryStore> = OnceLock::new();
-    STORE.get_or_init(|| {
-        let fixture = Fixture::parse(include_str!("../../fixtures/example.json"))
-            .expect("the example fixture parses");
-        MemoryStore::from_fixture(&fixture).expect("the example fixture loads")
-    })
+    STORE.get_or_init(kit::example_store)
 }
 
 thread_local! {
@@ -116,47 +95,10 @@ pub fn invoke_bytes(payload: &[u8]) -> Option<ProxyResponse> {
     }))
 }
 
-/// The contract's response: one of its statuses, its headers, its body.
-pub fn check(response: &ProxyResponse) -> Result<(), String> {
-    let status = response.status_code;
-    if ![200, 400, 401, 403, 404, 405, 500].contains(&status) {
-        return Err(format!("status {status}"));
-    }
-    let header = |name: &str| response.headers.get(name).map(String::as_str);
-    if header("content-type") != Some("application/json") {
-        return Err(format!("content-type {:?}", header("content-type")));
-    }
-    if header("cache-control") != Some("no-store") {
-        return Err(format!("cache-control {:?}", header("cache-control")));
-    }
-    if status == 405 && header("allow") != Some("GET") {
-        return Err("405 without Allow: GET".into());
-    }
-    let body: Value = serde_json::from_str(&response.body).map_err(|e| e.to_string())?;
-    let fine = if status == 200 {
-        body["data"]["programId"].is_string() && body.get("error").is_none()
-    } else {
-        body["data"].is_null()
-            && body["error"]["status"] == status
-            && body["error"]["name"]
-                .as_str()
-                .is_some_and(|n| n.ends_with("Error"))
-            && body["error"]["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty())
-            && body["error"]["details"].is_object()
-    };
-    if fine {
-        Ok(())
-    } else {
-        Err(format!("body {}", response.body))
-    }
-}
-
 /// The `payload` target: any bytes.
 pub fn fuzz_payload(data: &[u8]) {
     if let Some(response) = invoke_bytes(data)
-        && let Err(broken) = check(&response)
+        && let Err(broken) = check_contract(&response)
     {
         panic!("not a contract response ({broken}) for {data:?}");
     }
@@ -166,7 +108,7 @@ pub fn fuzz_payload(data: &[u8]) {
 pub fn fuzz_event_splice(data: &[u8]) {
     let Some(payload) = splice(data) else { return };
     let response = invoke_bytes(payload.as_bytes()).expect("a spliced event is JSON");
-    if let Err(broken) = check(&response) {
+    if let Err(broken) = check_contract(&response) {
         panic!("not a contract response ({broken}) for {payload}");
     }
 }
@@ -319,7 +261,7 @@ fn slot<'v>(mut value: &'v mut Value, steps: &[Step]) -> &'v mut Value {
 pub fn splice(data: &[u8]) -> Option<String> {
     let splice = Splice::arbitrary_take_rest(Unstructured::new(data)).ok()?;
     let mut event: Value =
-        serde_json::from_str(EVENTS[usize::from(splice.event) % EVENTS.len()]).ok()?;
+        serde_json::from_str(EVENTS[usize::from(splice.event) % EVENTS.len()].1).ok()?;
     let mut nests = Vec::new();
     for edit in splice.edits {
         match edit {
@@ -382,7 +324,7 @@ mod tests {
         let mut answered = 0;
         for (name, input) in &inputs {
             if let Some(response) = invoke_bytes(input) {
-                check(&response).unwrap_or_else(|broken| panic!("{name}: {broken}"));
+                check_contract(&response).unwrap_or_else(|broken| panic!("{name}: {broken}"));
                 answered += 1;
             }
         }
@@ -398,7 +340,7 @@ mod tests {
         for (name, input) in &inputs {
             if let Some(payload) = splice(input) {
                 let response = invoke_bytes(payload.as_bytes()).unwrap();
-                check(&response).unwrap_or_else(|broken| panic!("{name}: {broken}"));
+                check_contract(&response).unwrap_or_else(|broken| panic!("{name}: {broken}"));
                 answered += 1;
             }
         }
@@ -411,22 +353,17 @@ mod tests {
 
     #[test]
     fn every_sample_event_gets_the_status_in_its_name() {
-        for event in EVENTS {
+        for (name, event) in EVENTS {
             let response = invoke_bytes(event.as_bytes()).unwrap();
-            check(&response).unwrap();
-            let value: Value = serde_json::from_str(event).unwrap();
-            let expected = match value["requestContext"]["requestId"].as_str() {
-                Some(id) => id.split('-').nth(1).unwrap().parse::<u16>().unwrap(),
-                None => continue,
-            };
-            assert_eq!(response.status_code, expected, "{event}");
+            check_contract(&response).unwrap();
+            assert_eq!(response.status_code, kit::expected_status(name), "{name}");
         }
     }
 
     #[test]
     fn deep_nesting_is_spliced_as_text() {
         let mut nests = Vec::new();
-        let mut event: Value = serde_json::from_str(EVENTS[1]).unwrap();
+        let mut event: Value = serde_json::from_str(EVENTS[1].1).unwrap();
         let fill = Fill::Nested {
             depth: u16::MAX,
             objects: false,

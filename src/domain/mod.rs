@@ -71,3 +71,12 @@ pub struct TestEvent {
     pub timestamp: Timestamp,
     pub created_at: Timestamp,
 }
+
+impl TestEvent {
+    /// What "most recently received" orders by: the greatest `createdAt`, ties
+    /// broken by the greatest id. The DynamoDB index's sort key encodes the
+    /// same order as text (`store::dynamodb::schema::test_event_order`).
+    pub fn recency(&self) -> (Timestamp, u64) {
+        (self.created_at, self.id)
+    }
+}

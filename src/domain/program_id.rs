@@ -1,5 +1,7 @@
 use std::fmt;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
 /// The largest integer a JavaScript dashboard holds exactly (2^53 - 1).
 pub const MAX_PROGRAM_ID: u64 = 9_007_199_254_740_991;
 
@@ -67,6 +69,19 @@ impl ProgramId {
 
     pub fn get(self) -> u64 {
         self.0
+    }
+}
+
+/// Stored as the number itself; a stored number out of range fails to deserialize.
+impl Serialize for ProgramId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProgramId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        ProgramId::new(u64::deserialize(deserializer)?).map_err(serde::de::Error::custom)
     }
 }
 

@@ -79,11 +79,11 @@ pub struct PaymentStatistics {
 
 impl EventStatistics {
     /// Summarizes the test events of one kind. `events` may hold more than the
-    /// cap (the in-memory store passes them all); the count stops at the cap and
-    /// the latest is the greatest (createdAt, id) whatever the input order.
+    /// cap (the store port allows an adapter to return more); the count stops
+    /// at the cap and the latest is the most recent whatever the input order.
     pub fn from_events(events: &[TestEvent]) -> Self {
         let test_event_count = events.len().min(TEST_EVENT_CAP);
-        let latest = events.iter().max_by_key(|e| (e.created_at, e.id));
+        let latest = events.iter().max_by_key(|e| e.recency());
         EventStatistics {
             test_event_count,
             has_test_events: test_event_count >= 1,

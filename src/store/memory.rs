@@ -1,97 +1,66 @@
-//! An in-memory `StatusStore` over a fixture, for fast tests and benchmarks.
-//! It answers with the same semantics as the DynamoDB adapter.
+//! An in-memory `StatusStore` over a `Dataset`, for fast tests and benchmarks.
+//! It answers with the same semantics as the DynamoDB adapter: both read the
+//! same record types and convert them with the same `From` impls.
 
 use std::collections::HashMap;
 
-use super::{StatusStore, StoreError, StoreResult};
-use crate::domain::{Advertiser, EventKind, Membership, Program, ProgramId, TestEvent, Timestamp};
-use crate::fixture::Fixture;
+use super::records::Dataset;
+use super::{StatusStore, StoreResult};
+use crate::domain::{Advertiser, EventKind, Membership, Program, ProgramId, TestEvent};
 
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
-    programs: HashMap<u64, Program>,
+    programs: HashMap<ProgramId, Program>,
     advertisers: HashMap<String, Advertiser>,
     memberships: HashMap<(String, String), Membership>,
-    /// Test events by (program, type), newest first.
-    test_events: HashMap<(u64, String), Vec<TestEvent>>,
-    approved_partners: HashMap<u64, usize>,
+    /// Test events by (program, type), most recent first.
+    test_events: HashMap<(ProgramId, String), Vec<TestEvent>>,
+    approved_partners: HashMap<ProgramId, usize>,
 }
 
 impl MemoryStore {
-    /// Builds the store from a fixture that passed `Fixture::validate`.
-    pub fn from_fixture(fixture: &Fixture) -> Result<Self, StoreError> {
-        let corrupt = |cause: String| StoreError::Corrupt {
-            operation: "load fixture",
-            cause,
-        };
-        let timestamp = |raw: &str| Timestamp::parse(raw).map_err(|e| corrupt(e.to_string()));
+    /// Holds the records as the DynamoDB adapter would read them back.
+    pub fn new(dataset: &Dataset) -> Self {
         let mut store = MemoryStore::default();
-        for p in &fixture.programs {
-            let id = ProgramId::new(p.id).map_err(|e| corrupt(e.to_string()))?;
-            store.programs.insert(
-                p.id,
-                Program {
-                    id,
-                    workspace_id: p.workspace_id.clone(),
-                    advertiser_id: p.advertiser_id.clone(),
-                },
-            );
+        for record in &dataset.programs {
+            store
+                .programs
+                .insert(record.id, Program::from(record.clone()));
         }
-        for a in &fixture.advertisers {
-            let stripe_connected_at = a
-                .stripe_connected_at
-                .as_deref()
-                .map(timestamp)
-                .transpose()?;
-            store.advertisers.insert(
-                a.id.clone(),
-                Advertiser {
-                    stripe_connection_status: a.stripe_connection_status.clone(),
-                    stripe_account_id: a.stripe_account_id.clone(),
-                    charges_enabled: a.charges_enabled,
-                    payouts_enabled: a.payouts_enabled,
-                    details_submitted: a.details_submitted,
-                    stripe_connected_at,
-                },
-            );
+        for record in &dataset.advertisers {
+            store
+                .advertisers
+                .insert(record.id.clone(), Advertiser::from(record.clone()));
         }
-        for m in &fixture.memberships {
+        for record in &dataset.memberships {
             store.memberships.insert(
-                (m.workspace_id.clone(), m.user_id.clone()),
-                Membership {
-                    role: m.role.clone(),
-                    permissions: m.permissions.clone(),
-                },
+                (record.workspace_id.clone(), record.user_id.clone()),
+                Membership::from(record.clone()),
             );
         }
-        for e in fixture.events.iter().filter(|e| e.test) {
+        for record in dataset.events.iter().filter(|record| record.test) {
             store
                 .test_events
-                .entry((e.program_id, e.kind.clone()))
+                .entry((record.program_id, record.kind.clone()))
                 .or_default()
-                .push(TestEvent {
-                    id: e.id,
-                    timestamp: timestamp(&e.timestamp)?,
-                    created_at: timestamp(&e.created_at)?,
-                });
+                .push(TestEvent::from(record.clone()));
         }
         for events in store.test_events.values_mut() {
-            events.sort_by_key(|e| std::cmp::Reverse((e.created_at, e.id)));
+            events.sort_by_key(|event| std::cmp::Reverse(event.recency()));
         }
-        for p in fixture
-            .partner_programs
-            .iter()
-            .filter(|p| p.status == "approved")
-        {
-            *store.approved_partners.entry(p.program_id).or_default() += 1;
+        for record in dataset.partner_programs.iter().filter(|p| p.is_approved()) {
+            *store
+                .approved_partners
+                .entry(record.program_id)
+                .or_default() += 1;
         }
-        Ok(store)
+        store
     }
 }
 
 impl StatusStore for MemoryStore {
     async fn program(&self, id: ProgramId) -> StoreResult<Option<Program>> {
-        Ok(self.programs.get(&id.get()).cloned())
+        Ok(self.programs.get(&id).cloned())
     }
 
     async fn advertiser(&self, advertiser_id: &str) -> StoreResult<Option<Advertiser>> {
@@ -115,7 +84,7 @@ impl StatusStore for MemoryStore {
         kind: EventKind,
         limit: usize,
     ) -> StoreResult<Vec<TestEvent>> {
-        let key = (program_id.get(), kind.as_str().to_string());
+        let key = (program_id, kind.as_str().to_string());
         Ok(self
             .test_events
             .get(&key)
@@ -124,6 +93,6 @@ impl StatusStore for MemoryStore {
     }
 
     async fn has_approved_partner(&self, program_id: ProgramId) -> StoreResult<bool> {
-        Ok(self.approved_partners.contains_key(&program_id.get()))
+        Ok(self.approved_partners.contains_key(&program_id))
     }
 }

@@ -10,6 +10,7 @@ use crate::domain::{Advertiser, EventKind, Membership, Program, ProgramId, TestE
 
 pub mod dynamodb;
 pub mod memory;
+pub mod records;
 
 /// A read that did not produce an answer. The text is for logs only: it never
 /// reaches a response.

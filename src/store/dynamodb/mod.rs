@@ -2,19 +2,21 @@
 //! eventually consistent (a status page polled every few seconds tolerates a
 //! read that is a moment old, and it halves the read cost).
 
+use std::collections::HashMap;
 use std::error::Error as StdError;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
-use serde::Deserialize;
 use serde_dynamo::aws_sdk_dynamodb_1::from_item;
 
+use super::records::{
+    APPROVED, AdvertiserRecord, EventRecord, MembershipRecord, ProgramRecord, Record,
+};
 use super::{StatusStore, StoreError, StoreResult};
 use crate::config::TableNames;
-use crate::domain::{Advertiser, EventKind, Membership, Program, ProgramId, TestEvent, Timestamp};
+use crate::domain::{Advertiser, EventKind, Membership, Program, ProgramId, TestEvent};
 
-pub mod load;
 pub mod schema;
 
 use schema::{PROGRAM_STATUS_INDEX, TEST_EVENT_KEY, TEST_EVENTS_INDEX, test_event_key};
@@ -64,95 +66,61 @@ impl DynamoStore {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ProgramItem {
-    workspace_id: String,
-    advertiser_id: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct AdvertiserItem {
-    stripe_connection_status: Option<String>,
-    stripe_account_id: Option<String>,
-    charges_enabled: Option<bool>,
-    payouts_enabled: Option<bool>,
-    details_submitted: Option<bool>,
-    stripe_connected_at: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct MembershipItem {
-    // Missing fields can only deny access, so they read as empty.
-    #[serde(default)]
-    role: String,
-    #[serde(default)]
-    permissions: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TestEventItem {
-    id: u64,
-    timestamp: String,
-    created_at: String,
+/// A projection of every field of a record, under placeholder names: the
+/// record type decides what is read, whatever words DynamoDB reserves
+/// (`timestamp`, `type`, `status`, `role`, `name`…).
+fn projection<R: Record>() -> (String, HashMap<String, String>) {
+    let names: HashMap<String, String> = R::FIELDS
+        .iter()
+        .enumerate()
+        .map(|(i, field)| (format!("#f{i}"), (*field).to_string()))
+        .collect();
+    let expression = (0..R::FIELDS.len())
+        .map(|i| format!("#f{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    (expression, names)
 }
 
 impl StatusStore for DynamoStore {
     async fn program(&self, id: ProgramId) -> StoreResult<Option<Program>> {
         const OPERATION: &str = "GetItem program";
+        let (expression, names) = projection::<ProgramRecord>();
         let output = self
             .client
             .get_item()
             .table_name(&self.tables.programs)
             .key("id", AttributeValue::N(id.to_string()))
-            .projection_expression("workspaceId, advertiserId")
+            .projection_expression(expression)
+            .set_expression_attribute_names(Some(names))
             .send()
             .await
             .map_err(unavailable(OPERATION))?;
-        let Some(item) = output.item else {
-            return Ok(None);
-        };
-        let record: ProgramItem = from_item(item).map_err(corrupt(OPERATION))?;
-        Ok(Some(Program {
-            id,
-            workspace_id: record.workspace_id,
-            advertiser_id: record.advertiser_id,
-        }))
+        output
+            .item
+            .map(|item| from_item::<ProgramRecord>(item).map(Program::from))
+            .transpose()
+            .map_err(corrupt(OPERATION))
     }
 
     async fn advertiser(&self, advertiser_id: &str) -> StoreResult<Option<Advertiser>> {
         const OPERATION: &str = "GetItem advertiser";
+        let (expression, names) = projection::<AdvertiserRecord>();
         let output = self
             .client
             .get_item()
             .table_name(&self.tables.advertisers)
             .key("id", AttributeValue::S(advertiser_id.to_string()))
-            .projection_expression(
-                "stripeConnectionStatus, stripeAccountId, chargesEnabled, payoutsEnabled, detailsSubmitted, stripeConnectedAt",
-            )
+            .projection_expression(expression)
+            .set_expression_attribute_names(Some(names))
             .send()
             .await
             .map_err(unavailable(OPERATION))?;
-        let Some(item) = output.item else {
-            return Ok(None);
-        };
-        let record: AdvertiserItem = from_item(item).map_err(corrupt(OPERATION))?;
-        let stripe_connected_at = record
-            .stripe_connected_at
-            .as_deref()
-            .map(Timestamp::parse)
+        output
+            .item
+            .map(|item| from_item::<AdvertiserRecord>(item).map(Advertiser::from))
             .transpose()
-            .map_err(corrupt(OPERATION))?;
-        Ok(Some(Advertiser {
-            stripe_connection_status: record.stripe_connection_status,
-            stripe_account_id: record.stripe_account_id,
-            charges_enabled: record.charges_enabled,
-            payouts_enabled: record.payouts_enabled,
-            details_submitted: record.details_submitted,
-            stripe_connected_at,
-        }))
+            .map_err(corrupt(OPERATION))
     }
 
     async fn membership(
@@ -164,26 +132,23 @@ impl StatusStore for DynamoStore {
         if user_id.len() > MAX_SORT_KEY_BYTES {
             return Ok(None);
         }
+        let (expression, names) = projection::<MembershipRecord>();
         let output = self
             .client
             .get_item()
             .table_name(&self.tables.memberships)
             .key("workspaceId", AttributeValue::S(workspace_id.to_string()))
             .key("userId", AttributeValue::S(user_id.to_string()))
-            .projection_expression("#role, #permissions")
-            .expression_attribute_names("#role", "role")
-            .expression_attribute_names("#permissions", "permissions")
+            .projection_expression(expression)
+            .set_expression_attribute_names(Some(names))
             .send()
             .await
             .map_err(unavailable(OPERATION))?;
-        let Some(item) = output.item else {
-            return Ok(None);
-        };
-        let record: MembershipItem = from_item(item).map_err(corrupt(OPERATION))?;
-        Ok(Some(Membership {
-            role: record.role,
-            permissions: record.permissions,
-        }))
+        output
+            .item
+            .map(|item| from_item::<MembershipRecord>(item).map(Membership::from))
+            .transpose()
+            .map_err(corrupt(OPERATION))
     }
 
     async fn recent_test_events(
@@ -195,19 +160,20 @@ impl StatusStore for DynamoStore {
         const OPERATION: &str = "Query test events";
         // Newest first on the sparse index: the key selects exactly this
         // program's test events of this type, and Limit stops at what is counted.
+        let (expression, mut names) = projection::<EventRecord>();
+        names.insert("#key".into(), TEST_EVENT_KEY.into());
         let output = self
             .client
             .query()
             .table_name(&self.tables.events)
             .index_name(TEST_EVENTS_INDEX)
             .key_condition_expression("#key = :key")
-            .expression_attribute_names("#key", TEST_EVENT_KEY)
-            .expression_attribute_names("#timestamp", "timestamp")
             .expression_attribute_values(
                 ":key",
                 AttributeValue::S(test_event_key(program_id.get(), kind.as_str())),
             )
-            .projection_expression("id, #timestamp, createdAt")
+            .projection_expression(expression)
+            .set_expression_attribute_names(Some(names))
             .scan_index_forward(false)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .send()
@@ -217,15 +183,9 @@ impl StatusStore for DynamoStore {
             .items
             .unwrap_or_default()
             .into_iter()
-            .map(|item| {
-                let record: TestEventItem = from_item(item).map_err(corrupt(OPERATION))?;
-                Ok(TestEvent {
-                    id: record.id,
-                    timestamp: Timestamp::parse(&record.timestamp).map_err(corrupt(OPERATION))?,
-                    created_at: Timestamp::parse(&record.created_at).map_err(corrupt(OPERATION))?,
-                })
-            })
-            .collect()
+            .map(|item| from_item::<EventRecord>(item).map(TestEvent::from))
+            .collect::<Result<_, _>>()
+            .map_err(corrupt(OPERATION))
     }
 
     async fn has_approved_partner(&self, program_id: ProgramId) -> StoreResult<bool> {
@@ -238,7 +198,7 @@ impl StatusStore for DynamoStore {
             .key_condition_expression("programId = :program AND #status = :approved")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":program", AttributeValue::N(program_id.to_string()))
-            .expression_attribute_values(":approved", AttributeValue::S("approved".into()))
+            .expression_attribute_values(":approved", AttributeValue::S(APPROVED.into()))
             .select(Select::Count)
             .limit(1)
             .send()

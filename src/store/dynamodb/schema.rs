@@ -7,7 +7,7 @@
 //! | programs         | `id` N                      |                                                             |
 //! | advertisers      | `id` S                      |                                                             |
 //! | memberships      | `workspaceId` S, `userId` S |                                                             |
-//! | events           | `id` N                      | `testEvents` (`testEventKey` S, `testEventOrder` S) → INCLUDE timestamp, createdAt |
+//! | events           | `id` N                      | `testEvents` (`testEventKey` S, `testEventOrder` S) → INCLUDE the rest of the record |
 //! | partner-programs | `id` N                      | `programStatus` (`programId` N, `status` S) → KEYS_ONLY       |
 //!
 //! `testEventKey` and `testEventOrder` are written on test events only, so the
@@ -22,6 +22,10 @@ pub const TEST_EVENTS_INDEX: &str = "testEvents";
 pub const TEST_EVENT_KEY: &str = "testEventKey";
 pub const TEST_EVENT_ORDER: &str = "testEventOrder";
 pub const PROGRAM_STATUS_INDEX: &str = "programStatus";
+
+/// What the `testEvents` index carries besides the keys: the rest of the
+/// event record, so a test event is read into `EventRecord` like any record.
+pub const TEST_EVENT_ATTRIBUTES: &[&str] = &["programId", "type", "test", "timestamp", "createdAt"];
 
 /// The partition key of a program's test events of one type. The whole value
 /// is matched with `=`, so program 7001's key never selects program 70010's items.
@@ -115,7 +119,7 @@ pub fn tables(names: &TableNames) -> Vec<TableSpec> {
                 name: TEST_EVENTS_INDEX,
                 partition: key(TEST_EVENT_KEY, S),
                 sort: Some(key(TEST_EVENT_ORDER, S)),
-                projection: IndexProjection::Include(&["timestamp", "createdAt"]),
+                projection: IndexProjection::Include(TEST_EVENT_ATTRIBUTES),
             }],
         },
         TableSpec {
@@ -155,6 +159,17 @@ mod tests {
                 "2026-06-07T10:00:00.000Z#00000000000000000011",
             ]
         );
+    }
+
+    #[test]
+    fn the_test_events_index_carries_the_whole_event_record() {
+        use crate::store::records::{EventRecord, Record};
+        let mut carried = TEST_EVENT_ATTRIBUTES.to_vec();
+        carried.push("id"); // the table's key, in every index
+        carried.sort();
+        let mut fields = EventRecord::FIELDS.to_vec();
+        fields.sort();
+        assert_eq!(carried, fields);
     }
 
     #[test]

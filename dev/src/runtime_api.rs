@@ -1,7 +1,6 @@
 //! A stand-in for the Lambda Runtime API (2018-06-01) on loopback, and
 //! function processes started the way Lambda starts them: the benchmark
-//! (`examples/bench.rs`) and `tests/release_binary.rs` drive real binaries with it.
-#![allow(dead_code)] // each user takes a part
+//! (`examples/bench.rs`) and `tests/api/release_binary.rs` drive real binaries with it.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

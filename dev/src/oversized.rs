@@ -1,9 +1,8 @@
 //! Events with one field blown up to a given size: every field that reaches the
 //! request conversion or the handler, at the sizes where things break — the
 //! edges of `http::Uri`'s 65,534-byte limit, 1 MB, and just under Lambda's 6 MB
-//! payload limit. Used in process (`tests/hostile.rs`) and against the release
-//! binary under the Runtime API stand-in (`tests/release_binary.rs`).
-#![allow(dead_code)] // each user takes a part
+//! payload limit. Used in process (`tests/api/hostile.rs`) and against the release
+//! binary under the Runtime API stand-in (`tests/api/release_binary.rs`).
 
 use serde_json::{Value, json};
 

@@ -1,8 +1,5 @@
 //! The SDK's HTTPS client trusts only the roots AWS endpoints chain to
-//! (`TLS_TRUST_STORE`, config.rs), and that choice reaches the TLS handshake.
-
-#[path = "common/localhost_tls.rs"]
-mod localhost_tls;
+//! (`TLS_TRUST_STORE`, config.rs and sdk.rs), and that choice reaches the TLS handshake.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,12 +9,13 @@ use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_http_client::tls::TrustStore;
-use localhost_tls::{TEST_CA, localhost_acceptor};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tracking_status::config::{AWS_ROOTS_PEM, TrustedRoots, https_client, sdk_config_loader_with};
+use tracking_status::config::TrustedRoots;
+use tracking_status::sdk::{AWS_ROOTS_PEM, https_client, sdk_config_loader_with};
+use tracking_status_dev::localhost_tls::{TEST_CA, localhost_acceptor};
 
 /// SHA-256 fingerprints as Amazon Trust Services publishes them
 /// (https://www.amazontrust.com/repository/), in the file's order.

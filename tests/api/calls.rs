@@ -1,6 +1,6 @@
 //! What one status request costs DynamoDB: the calls as they go over the wire.
 
-mod common;
+use crate::common;
 
 use common::{CallRecorder, EXAMPLE_FIXTURE, read, request_as, seeded_store_with};
 use serde_json::Value;

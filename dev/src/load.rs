@@ -13,13 +13,12 @@ use aws_sdk_dynamodb::types::{
 use serde::Serialize;
 use serde_dynamo::aws_sdk_dynamodb_1::to_item;
 
-use super::schema::{
+use tracking_status::config::TableNames;
+use tracking_status::store::dynamodb::schema::{
     IndexProjection, KeyAttribute, TEST_EVENT_KEY, TEST_EVENT_ORDER, TableSpec, tables,
     test_event_key, test_event_order,
 };
-use crate::config::TableNames;
-use crate::domain::Timestamp;
-use crate::fixture::{EventRecord, Fixture};
+use tracking_status::store::records::{Dataset, EventRecord};
 
 type Item = HashMap<String, AttributeValue>;
 pub type LoadError = Box<dyn std::error::Error + Send + Sync>;
@@ -174,7 +173,7 @@ async fn wait_until_active(client: &Client, name: &str) -> Result<(), LoadError>
 pub async fn write_fixture(
     client: &Client,
     names: &TableNames,
-    fixture: &Fixture,
+    fixture: &Dataset,
 ) -> Result<usize, LoadError> {
     let groups: [(&str, Vec<Item>); 5] = [
         (&names.advertisers, items(&fixture.advertisers)?),
@@ -208,14 +207,13 @@ fn items<T: Serialize>(records: &[T]) -> Result<Vec<Item>, LoadError> {
 pub fn event_item(event: &EventRecord) -> Result<Item, LoadError> {
     let mut item: Item = to_item(event)?;
     if event.test {
-        let created_at = Timestamp::parse(&event.created_at)?;
         item.insert(
             TEST_EVENT_KEY.into(),
-            AttributeValue::S(test_event_key(event.program_id, &event.kind)),
+            AttributeValue::S(test_event_key(event.program_id.get(), &event.kind)),
         );
         item.insert(
             TEST_EVENT_ORDER.into(),
-            AttributeValue::S(test_event_order(created_at, event.id)),
+            AttributeValue::S(test_event_order(event.created_at, event.id)),
         );
     }
     Ok(item)

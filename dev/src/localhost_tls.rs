@@ -1,7 +1,6 @@
-//! The test certificate authority of `tests/tls/` and a TLS acceptor with the
+//! The test certificate authority of `dev/tls/` and a TLS acceptor with the
 //! `localhost` / `127.0.0.1` certificate it signed (valid 2020–2126). The authority's private
 //! key was thrown away after signing, so nothing else can be made to chain to it.
-#![allow(dead_code)] // tests/tls.rs and examples/bench.rs each use a part of it
 
 use std::sync::Arc;
 
@@ -11,7 +10,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 /// The test authority, PEM.
 pub const TEST_CA: &[u8] = include_bytes!("../tls/ca.pem");
 /// Its path, for a process that reads it from disk (`SSL_CERT_FILE`).
-pub const TEST_CA_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tls/ca.pem");
+pub const TEST_CA_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tls/ca.pem");
 
 /// A TLS acceptor presenting the `localhost` / `127.0.0.1` certificate.
 pub fn localhost_acceptor() -> tokio_rustls::TlsAcceptor {

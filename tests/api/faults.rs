@@ -3,7 +3,7 @@
 //! bounded time, leaking nothing; one log line carries the cause and the
 //! request id; and the very next request succeeds once the fault is gone.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
@@ -11,9 +11,9 @@ use common::fault_proxy::{
     Fault, FaultProxy, INTERNAL_SERVER_ERROR, THROTTLING, THROUGHPUT_EXCEEDED,
 };
 use common::{CapturedLogs, EXAMPLE_FIXTURE, read, request_as, seeded_store};
-use serde_json::{Value, json};
-use tracking_status::config::OPERATION_TIMEOUT;
+use serde_json::Value;
 use tracking_status::http::handle;
+use tracking_status::sdk::OPERATION_TIMEOUT;
 use tracking_status::store::dynamodb::DynamoStore;
 use tracking_status::telemetry::json_subscriber;
 
@@ -46,10 +46,7 @@ async fn fault_gives_a_clean_500(fault: Fault) -> Duration {
     let (status, body) = read(handle(&store, request_as(Some("user_dev"), "42")).await);
     let elapsed = started.elapsed();
     assert_eq!(status, 500, "{fault:?}: {body}");
-    assert_eq!(
-        body,
-        json!({"data": null, "error": {"status": 500, "name": "InternalServerError", "message": "Internal server error", "details": {}}})
-    );
+    assert_eq!(body, common::internal_error_body());
     assert!(elapsed < BOUND, "{fault:?} took {elapsed:?}");
 
     let lines: Vec<Value> = captured

@@ -1,19 +1,29 @@
 //! The `seed` binary, run as a user runs it, against DynamoDB Local.
 
-mod common;
+//! (Here rather than in the root's `tests/api/`: Cargo gives the path of the
+//! `seed` executable, `CARGO_BIN_EXE_seed`, only to its own package's tests.)
 
 use std::process::{Command, Output};
 
-use common::{read, request_as, unique_tables};
+use lambda_http::Context;
+use serde_json::Value;
+use serde_json::value::RawValue;
 use tracking_status::config::{TABLE_VARIABLES, TableNames};
-use tracking_status::http::handle;
+use tracking_status::lambda::invoke;
 use tracking_status::store::dynamodb::DynamoStore;
+use tracking_status_dev::kit::{
+    EVENTS, check_contract, client_config, dynamodb_local_endpoint, unique_tables,
+};
+
+async fn client() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::from_conf(client_config(&dynamodb_local_endpoint()).await.build())
+}
 
 fn run_seed(tables: &TableNames, fixture_path: &str) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_seed"));
     command
         .arg(fixture_path)
-        .env("AWS_ENDPOINT_URL_DYNAMODB", common::endpoint())
+        .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local_endpoint())
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "us-east-1")
@@ -33,7 +43,7 @@ fn write_temp(name: &str, text: &str) -> String {
 #[tokio::test]
 async fn seed_loads_the_example_and_the_function_serves_it() {
     let tables = unique_tables();
-    let fixture = format!("{}/fixtures/example.json", env!("CARGO_MANIFEST_DIR"));
+    let fixture = format!("{}/../fixtures/example.json", env!("CARGO_MANIFEST_DIR"));
     let output = run_seed(&tables, &fixture);
     assert!(
         output.status.success(),
@@ -50,9 +60,13 @@ async fn seed_loads_the_example_and_the_function_serves_it() {
         String::from_utf8_lossy(&again.stderr)
     );
 
-    let store = DynamoStore::new(common::client(None).await, tables);
-    let (status, body) = read(handle(&store, request_as(Some("user_dev"), "42")).await);
-    assert_eq!(status, 200, "{body}");
+    let store = DynamoStore::new(client().await, tables);
+    let (_, member) = EVENTS[1]; // http-200-member
+    let payload = RawValue::from_string(member.to_string()).unwrap();
+    let response = invoke(&store, &payload, Context::default()).await;
+    check_contract(&response).unwrap();
+    assert_eq!(response.status_code, 200, "{}", response.body);
+    let body: Value = serde_json::from_str(&response.body).unwrap();
     assert_eq!(
         body["data"]["statistics"]["pageview"]["latestTestEvent"]["id"],
         101
@@ -80,7 +94,7 @@ async fn a_malformed_fixture_names_the_record_and_writes_nothing() {
     assert!(stderr.contains("nothing was written"), "{stderr}");
 
     // not even a table was created
-    let client = common::client(None).await;
+    let client = client().await;
     for name in tables.all() {
         let described = client.describe_table().table_name(name).send().await;
         assert!(

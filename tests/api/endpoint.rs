@@ -1,6 +1,6 @@
 //! The real handler, the real SDK and DynamoDB Local: every row of the contract.
 
-mod common;
+use crate::common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::{EXAMPLE_FIXTURE, event, read, request_as, seeded_store};
@@ -99,8 +99,7 @@ async fn every_event_file_gives_its_status_on_the_example() {
     names.sort();
     assert!(names.len() >= 12, "{names:?}");
     for name in names {
-        // rest-200-member: the status is the second part of the name
-        let expected: u16 = name.split('-').nth(1).unwrap().parse().unwrap();
+        let expected = common::expected_status(&name);
         let (status, body) = read(handle(&store, event(&name)).await);
         assert_eq!(status, expected, "{name}: {body}");
         if status == 200 {
@@ -424,10 +423,7 @@ async fn unreadable_stored_data_is_a_500_that_leaks_nothing() {
     for program_id in ["77", "42"] {
         let (status, body) = read(handle(&store, request_as(Some("user_owner"), program_id)).await);
         assert_eq!(status, 500, "{program_id}");
-        assert_eq!(
-            body,
-            json!({"data": null, "error": {"status": 500, "name": "InternalServerError", "message": "Internal server error", "details": {}}})
-        );
+        assert_eq!(body, common::internal_error_body());
         let text = body.to_string();
         for secret in [
             tables.programs.as_str(),

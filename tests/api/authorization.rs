@@ -2,7 +2,7 @@
 //! every combination of membership, role and permission that matters, on a
 //! program of the caller's workspace, of another workspace, and no program.
 
-mod common;
+use crate::common;
 
 use common::{read, request_as, seeded_store};
 use serde_json::{Value, json};

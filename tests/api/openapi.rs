@@ -2,7 +2,7 @@
 //! contract, produced by the real handler over DynamoDB Local, validates against
 //! the document's schema for that status, headers included.
 
-mod common;
+use crate::common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::{EXAMPLE_FIXTURE, request_as, seeded_store};

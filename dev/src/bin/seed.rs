@@ -3,9 +3,10 @@
 
 use std::process::ExitCode;
 
-use tracking_status::config::{TableNames, sdk_config_loader};
-use tracking_status::fixture::Fixture;
-use tracking_status::store::dynamodb::load::{ensure_tables, write_fixture};
+use tracking_status::config::TableNames;
+use tracking_status::sdk::sdk_config_loader;
+use tracking_status_dev::fixture;
+use tracking_status_dev::load::{ensure_tables, write_fixture};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -22,7 +23,7 @@ async fn main() -> ExitCode {
         }
     };
     // Validate everything before the first write, so a bad file writes nothing.
-    let fixture = match Fixture::parse(&text) {
+    let fixture = match fixture::parse(&text) {
         Ok(fixture) => fixture,
         Err(error) => {
             eprintln!("seed: {path}: {error}; nothing was written");

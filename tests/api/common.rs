@@ -1,13 +1,8 @@
-//! Shared by the integration tests: a client for the DynamoDB Local that
-//! `scripts/test.sh` started, tables of their own for each test, requests built
-//! from the files in `events/`, and a recorder of the SDK's calls.
-#![allow(dead_code)] // each test binary uses a part of this module
+//! Shared by the integration tests, on top of `tracking_status_dev::kit`: a
+//! client for the DynamoDB Local that `scripts/test.sh` started, stores over
+//! tables of their own, requests built from the files in `events/`, captured
+//! logs, and a recorder of the SDK's calls.
 
-pub mod fault_proxy;
-pub mod oversized;
-pub mod runtime_api;
-
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -15,24 +10,22 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::interceptors::{
     BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
-use aws_sdk_dynamodb::config::{ConfigBag, Credentials, Intercept, Region, RuntimeComponents};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_smithy_types::config_bag::{Storable, StoreReplace};
 use lambda_http::{Body, Request, Response};
 use serde_json::Value;
-use tracking_status::config::{TableNames, sdk_config_loader};
-use tracking_status::fixture::Fixture;
 use tracking_status::store::dynamodb::DynamoStore;
-use tracking_status::store::dynamodb::load::{ensure_tables, write_fixture};
+pub use tracking_status_dev::kit::dynamodb_local_endpoint as endpoint;
+pub use tracking_status_dev::kit::{
+    EVENTS, EXAMPLE_FIXTURE, INTERNAL_ERROR_BODY, check_contract, example_store, expected_status,
+    seeded_tables, unique_tables,
+};
+pub use tracking_status_dev::{fault_proxy, oversized, runtime_api};
 
-pub const EXAMPLE_FIXTURE: &str = include_str!("../../fixtures/example.json");
-
-/// The DynamoDB Local endpoint that the test command started.
-pub fn endpoint() -> String {
-    std::env::var("TEST_DYNAMODB_ENDPOINT").expect(
-        "TEST_DYNAMODB_ENDPOINT is not set: run the tests with `scripts/test.sh`, \
-         which starts DynamoDB Local for them",
-    )
+/// The contract's 500 body, parsed.
+pub fn internal_error_body() -> Value {
+    serde_json::from_str(INTERNAL_ERROR_BODY).unwrap()
 }
 
 /// A client for DynamoDB Local with the service's own timeouts and retries.
@@ -41,14 +34,7 @@ pub async fn client(recorder: Option<CallRecorder>) -> Client {
 }
 
 pub async fn client_for(endpoint: &str, recorder: Option<CallRecorder>) -> Client {
-    let sdk_config = sdk_config_loader()
-        .unwrap()
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .load()
-        .await;
-    let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk_config);
+    let mut config = tracking_status_dev::kit::client_config(endpoint).await;
     if let Some(recorder) = recorder {
         config = config.interceptor(recorder);
     }
@@ -66,13 +52,6 @@ pub async fn unreachable_store() -> DynamoStore {
     DynamoStore::new(client, unique_tables())
 }
 
-/// Table names no other test uses.
-pub fn unique_tables() -> TableNames {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    TableNames::with_prefix(&format!("t{}-{n}-", std::process::id()))
-}
-
 /// Creates fresh tables and loads the fixture through the `seed` code path.
 pub async fn seeded_store(fixture_json: &str) -> DynamoStore {
     seeded_store_with(fixture_json, None).await
@@ -81,20 +60,6 @@ pub async fn seeded_store(fixture_json: &str) -> DynamoStore {
 pub async fn seeded_store_with(fixture_json: &str, recorder: Option<CallRecorder>) -> DynamoStore {
     let tables = seeded_tables(fixture_json).await;
     DynamoStore::new(client(recorder).await, tables)
-}
-
-/// Fresh tables holding the fixture, loaded through the `seed` code path.
-pub async fn seeded_tables(fixture_json: &str) -> TableNames {
-    let fixture = Fixture::parse(fixture_json).expect("a valid fixture");
-    let tables = unique_tables();
-    let loader = client(None).await;
-    ensure_tables(&loader, &tables)
-        .await
-        .expect("tables created");
-    write_fixture(&loader, &tables, &fixture)
-        .await
-        .expect("fixture written");
-    tables
 }
 
 /// The request of a file in `events/`.

@@ -5,7 +5,7 @@
 //! `PROPTEST_CASES` sets the number of cases (default 10,000 over the in-memory
 //! store, a tenth of that, at most 1,000, over DynamoDB Local).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 
@@ -14,10 +14,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
-use tracking_status::fixture::Fixture;
 use tracking_status::lambda::{ProxyResponse, invoke};
 use tracking_status::store::StatusStore;
-use tracking_status::store::memory::MemoryStore;
 
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
@@ -202,9 +200,9 @@ prop_compose! {
         big_header in prop_oneof![9 => Just(0usize), 1 => 1usize..65_536],
     ) -> Value {
         let mut event: Value = if rest {
-            serde_json::from_str(include_str!("../events/rest-200-member.json")).unwrap()
+            serde_json::from_str(include_str!("../../events/rest-200-member.json")).unwrap()
         } else {
-            serde_json::from_str(include_str!("../events/http-200-member.json")).unwrap()
+            serde_json::from_str(include_str!("../../events/http-200-member.json")).unwrap()
         };
         event["pathParameters"] = if drop_path_parameters { Value::Null } else { json!({"programId": program_id}) };
         if let Some(path) = path {
@@ -243,49 +241,9 @@ prop_compose! {
     }
 }
 
-/// Asserts that the response is one of the contract's, with its headers and body.
+/// The contract's response (`tracking_status_dev::kit::check_contract`), as a property.
 fn assert_contract(response: &ProxyResponse) -> Result<(), TestCaseError> {
-    let status = response.status_code;
-    prop_assert!(
-        [200, 400, 401, 403, 404, 405, 500].contains(&status),
-        "status {}",
-        status
-    );
-    prop_assert_eq!(
-        response.headers.get("content-type").map(String::as_str),
-        Some("application/json")
-    );
-    prop_assert_eq!(
-        response.headers.get("cache-control").map(String::as_str),
-        Some("no-store")
-    );
-    let body: Value =
-        serde_json::from_str(&response.body).map_err(|e| TestCaseError::fail(e.to_string()))?;
-    if status == 200 {
-        prop_assert!(body["data"]["programId"].is_string());
-        prop_assert!(body.get("error").is_none());
-    } else {
-        prop_assert_eq!(&body["data"], &Value::Null);
-        prop_assert_eq!(&body["error"]["status"], &json!(status));
-        prop_assert!(
-            body["error"]["name"]
-                .as_str()
-                .is_some_and(|n| n.ends_with("Error"))
-        );
-        prop_assert!(
-            body["error"]["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty())
-        );
-        prop_assert!(body["error"]["details"].is_object());
-    }
-    if status == 405 {
-        prop_assert_eq!(
-            response.headers.get("allow").map(String::as_str),
-            Some("GET")
-        );
-    }
-    Ok(())
+    common::check_contract(response).map_err(TestCaseError::fail)
 }
 
 /// Runs `cases` generated events through `invoke` over `store`; returns the statuses seen.
@@ -326,8 +284,7 @@ fn any_event_gets_a_contract_response_in_memory() {
         .enable_all()
         .build()
         .unwrap();
-    let store =
-        MemoryStore::from_fixture(&Fixture::parse(common::EXAMPLE_FIXTURE).unwrap()).unwrap();
+    let store = common::example_store();
     let seen = run_hostile(&runtime, &store, cases());
     println!(
         "hostile inputs over the in-memory store: {} cases, statuses {seen:?}",
@@ -370,8 +327,7 @@ fn oversized_fields_get_the_contract_response() {
         .enable_all()
         .build()
         .unwrap();
-    let store =
-        MemoryStore::from_fixture(&Fixture::parse(common::EXAMPLE_FIXTURE).unwrap()).unwrap();
+    let store = common::example_store();
     let cases = common::oversized::cases();
     for case in &cases {
         let payload = RawValue::from_string(case.payload.clone()).unwrap();

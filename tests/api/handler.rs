@@ -2,78 +2,17 @@
 //! and of the log line each request writes. The same files run against
 //! DynamoDB Local in `endpoint.rs`.
 
-mod common;
+use crate::common;
 
-use common::{CapturedLogs, EXAMPLE_FIXTURE, read};
+use common::{CapturedLogs, EVENTS, EXAMPLE_FIXTURE, expected_status, read};
 use lambda_http::Request;
 use serde_json::Value;
-use tracking_status::fixture::Fixture;
 use tracking_status::http::handle;
 use tracking_status::store::memory::MemoryStore;
 use tracking_status::telemetry::json_subscriber;
 
-/// Every sample event, compiled in so the files cannot drift from the tests.
-const EVENTS: &[(&str, &str)] = &[
-    (
-        "http-200-member",
-        include_str!("../events/http-200-member.json"),
-    ),
-    (
-        "http-200-owner",
-        include_str!("../events/http-200-owner.json"),
-    ),
-    (
-        "http-200-jwt-member",
-        include_str!("../events/http-200-jwt-member.json"),
-    ),
-    (
-        "http-400-leading-zero",
-        include_str!("../events/http-400-leading-zero.json"),
-    ),
-    (
-        "http-401-no-principal",
-        include_str!("../events/http-401-no-principal.json"),
-    ),
-    (
-        "http-403-no-permission",
-        include_str!("../events/http-403-no-permission.json"),
-    ),
-    (
-        "http-404-no-program",
-        include_str!("../events/http-404-no-program.json"),
-    ),
-    (
-        "http-405-post",
-        include_str!("../events/http-405-post.json"),
-    ),
-    (
-        "rest-200-member",
-        include_str!("../events/rest-200-member.json"),
-    ),
-    (
-        "rest-200-owner-principal-id",
-        include_str!("../events/rest-200-owner-principal-id.json"),
-    ),
-    (
-        "rest-400-not-digits",
-        include_str!("../events/rest-400-not-digits.json"),
-    ),
-    (
-        "rest-401-no-principal",
-        include_str!("../events/rest-401-no-principal.json"),
-    ),
-    (
-        "rest-403-no-permission",
-        include_str!("../events/rest-403-no-permission.json"),
-    ),
-    (
-        "rest-404-no-program",
-        include_str!("../events/rest-404-no-program.json"),
-    ),
-];
-
 fn example_store() -> MemoryStore {
-    MemoryStore::from_fixture(&Fixture::parse(EXAMPLE_FIXTURE).unwrap()).unwrap()
+    common::example_store()
 }
 
 fn parse(text: &str) -> Request {
@@ -100,7 +39,7 @@ fn the_list_covers_every_file_in_events() {
 async fn every_event_gives_the_status_in_its_name() {
     let store = example_store();
     for (name, text) in EVENTS {
-        let expected: u16 = name.split('-').nth(1).unwrap().parse().unwrap();
+        let expected = expected_status(name);
         let (status, body) = read(handle(&store, parse(text)).await);
         assert_eq!(status, expected, "{name}: {body}");
         if status == 200 {
@@ -138,8 +77,7 @@ fn one_log_line_per_request_with_id_program_status_and_duration() {
     assert_eq!(lines.len(), EVENTS.len(), "{lines:#?}");
     for ((name, _), line) in EVENTS.iter().zip(&lines) {
         let fields = &line["fields"];
-        let expected_status: u64 = name.split('-').nth(1).unwrap().parse().unwrap();
-        assert_eq!(fields["status"], expected_status, "{line}");
+        assert_eq!(fields["status"], expected_status(name), "{line}");
         // each sample event's API Gateway request id is its file name
         assert_eq!(fields["request_id"], *name, "{line}");
         assert!(
@@ -153,7 +91,7 @@ fn one_log_line_per_request_with_id_program_status_and_duration() {
 
 #[test]
 fn ids_from_the_event_are_bounded_in_the_log() {
-    let mut event: Value = serde_json::from_str(EVENTS[0].1).unwrap();
+    let mut event: Value = serde_json::from_str(EVENTS[1].1).unwrap();
     event["requestContext"]["requestId"] = Value::from("r".repeat(100_000));
     event["pathParameters"]["programId"] = Value::from("9".repeat(100_000));
     let lines = logs_of(&example_store(), vec![parse(&event.to_string())]);
@@ -173,7 +111,7 @@ fn a_500_logs_its_cause_and_nothing_secret() {
     let store = runtime.block_on(common::unreachable_store());
     drop(runtime);
 
-    let lines = logs_of(&store, vec![parse(EVENTS[0].1)]);
+    let lines = logs_of(&store, vec![parse(EVENTS[1].1)]); // http-200-member
     let request_lines: Vec<&Value> = lines
         .iter()
         .filter(|l| l["fields"]["status"].is_number())

@@ -1,21 +1,19 @@
 //! The release binary, run the way Lambda runs it — the Runtime API stand-in of
-//! `tests/common/runtime_api.rs` hands it events — against DynamoDB Local.
+//! `tracking_status_dev::runtime_api` hands it events — against DynamoDB Local.
 //!
 //! The binary is the release profile's (panic strategy, LTO, strip) built with
 //! the test-only `panic-probe` feature; `scripts/test.sh` builds it and passes
 //! its path in `RELEASE_PROBE_BINARY`. A program stored in the workspace
 //! `panic-probe` makes its request panic after the program read.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 
+use common::INTERNAL_ERROR_BODY;
 use common::runtime_api::{Answer, Function};
 use serde_json::{Value, json};
 use tracking_status::config::TABLE_VARIABLES;
-
-/// The contract's 500, byte for byte.
-const INTERNAL_ERROR_BODY: &str = r#"{"data":null,"error":{"status":500,"name":"InternalServerError","message":"Internal server error","details":{}}}"#;
 
 fn binary() -> String {
     std::env::var("RELEASE_PROBE_BINARY").expect(

@@ -1,0 +1,184 @@
+//! The test kit the integration tests, the fuzzer and the benchmark share: the
+//! example data, the sample events, the contract every response must meet, and
+//! tables of their own in the DynamoDB Local the test command started.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use serde_json::Value;
+use tracking_status::config::TableNames;
+use tracking_status::lambda::ProxyResponse;
+use tracking_status::store::memory::MemoryStore;
+
+use crate::fixture;
+use crate::load::{ensure_tables, write_fixture};
+
+/// `fixtures/example.json`: the seed's sample as data.
+pub const EXAMPLE_FIXTURE: &str = include_str!("../../fixtures/example.json");
+
+/// The contract's 500, byte for byte: whatever went wrong, this is all a client sees.
+pub const INTERNAL_ERROR_BODY: &str = r#"{"data":null,"error":{"status":500,"name":"InternalServerError","message":"Internal server error","details":{}}}"#;
+
+/// The in-memory store holding the example fixture.
+pub fn example_store() -> MemoryStore {
+    MemoryStore::new(&fixture::parse(EXAMPLE_FIXTURE).expect("the example fixture"))
+}
+
+/// Every file in `events/`, in name order, compiled in (name without `.json`, text), so the
+/// files cannot drift from the tests; `tests/api/handler.rs` checks the list
+/// against the directory.
+pub const EVENTS: [(&str, &str); 14] = [
+    (
+        "http-200-jwt-member",
+        include_str!("../../events/http-200-jwt-member.json"),
+    ),
+    (
+        "http-200-member",
+        include_str!("../../events/http-200-member.json"),
+    ),
+    (
+        "http-200-owner",
+        include_str!("../../events/http-200-owner.json"),
+    ),
+    (
+        "http-400-leading-zero",
+        include_str!("../../events/http-400-leading-zero.json"),
+    ),
+    (
+        "http-401-no-principal",
+        include_str!("../../events/http-401-no-principal.json"),
+    ),
+    (
+        "http-403-no-permission",
+        include_str!("../../events/http-403-no-permission.json"),
+    ),
+    (
+        "http-404-no-program",
+        include_str!("../../events/http-404-no-program.json"),
+    ),
+    (
+        "http-405-post",
+        include_str!("../../events/http-405-post.json"),
+    ),
+    (
+        "rest-200-member",
+        include_str!("../../events/rest-200-member.json"),
+    ),
+    (
+        "rest-200-owner-principal-id",
+        include_str!("../../events/rest-200-owner-principal-id.json"),
+    ),
+    (
+        "rest-400-not-digits",
+        include_str!("../../events/rest-400-not-digits.json"),
+    ),
+    (
+        "rest-401-no-principal",
+        include_str!("../../events/rest-401-no-principal.json"),
+    ),
+    (
+        "rest-403-no-permission",
+        include_str!("../../events/rest-403-no-permission.json"),
+    ),
+    (
+        "rest-404-no-program",
+        include_str!("../../events/rest-404-no-program.json"),
+    ),
+];
+
+/// The status an event file is named for: `http-403-no-permission` → 403.
+pub fn expected_status(event_name: &str) -> u16 {
+    event_name
+        .split('-')
+        .nth(1)
+        .and_then(|status| status.parse().ok())
+        .unwrap_or_else(|| panic!("{event_name} is not named {{api}}-{{status}}-{{case}}"))
+}
+
+/// The contract's response: one of its statuses, its headers, and its body —
+/// the document for a 200, the error body otherwise.
+pub fn check_contract(response: &ProxyResponse) -> Result<(), String> {
+    let status = response.status_code;
+    if ![200, 400, 401, 403, 404, 405, 500].contains(&status) {
+        return Err(format!("status {status}"));
+    }
+    let header = |name: &str| response.headers.get(name).map(String::as_str);
+    if header("content-type") != Some("application/json") {
+        return Err(format!("content-type {:?}", header("content-type")));
+    }
+    if header("cache-control") != Some("no-store") {
+        return Err(format!("cache-control {:?}", header("cache-control")));
+    }
+    if status == 405 && header("allow") != Some("GET") {
+        return Err("405 without Allow: GET".into());
+    }
+    let body: Value = serde_json::from_str(&response.body).map_err(|e| e.to_string())?;
+    let fine = if status == 200 {
+        body["data"]["programId"].is_string() && body.get("error").is_none()
+    } else {
+        body["data"].is_null()
+            && body["error"]["status"] == status
+            && body["error"]["name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with("Error"))
+            && body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+            && body["error"]["details"].is_object()
+    };
+    if !fine {
+        return Err(format!("body {}", response.body));
+    }
+    if status == 500 && response.body != INTERNAL_ERROR_BODY {
+        return Err(format!(
+            "a 500 that says more than the contract: {}",
+            response.body
+        ));
+    }
+    Ok(())
+}
+
+/// The DynamoDB Local endpoint that the test command started.
+pub fn dynamodb_local_endpoint() -> String {
+    std::env::var("TEST_DYNAMODB_ENDPOINT").expect(
+        "TEST_DYNAMODB_ENDPOINT is not set: run the tests with `scripts/test.sh`, \
+         which starts DynamoDB Local for them",
+    )
+}
+
+/// A client configuration for `endpoint` with the function's own timeouts,
+/// retries and HTTPS client, and credentials DynamoDB Local accepts.
+pub async fn client_config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
+    let sdk_config = tracking_status::sdk::sdk_config_loader()
+        .expect("the default configuration")
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .load()
+        .await;
+    aws_sdk_dynamodb::config::Builder::from(&sdk_config)
+}
+
+/// Table names no other test uses, so tests can share one DynamoDB Local.
+pub fn unique_tables() -> TableNames {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    TableNames::with_prefix(&format!("t{}-{n}-", std::process::id()))
+}
+
+/// Fresh tables in the test command's DynamoDB Local holding the fixture,
+/// loaded through the `seed` code path.
+pub async fn seeded_tables(fixture_json: &str) -> TableNames {
+    let dataset = fixture::parse(fixture_json).expect("a valid fixture");
+    let tables = unique_tables();
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        client_config(&dynamodb_local_endpoint()).await.build(),
+    );
+    ensure_tables(&client, &tables)
+        .await
+        .expect("tables created");
+    write_fixture(&client, &tables, &dataset)
+        .await
+        .expect("fixture written");
+    tables
+}

@@ -1,0 +1,16 @@
+//! The integration tests, in one binary so the SDK is linked once
+//! (zero-to-production's `tests/api/`). Every module uses the one test kit:
+//! `common` here, on top of `tracking_status_dev::kit`.
+
+mod common;
+
+mod authorization;
+mod calls;
+mod endpoint;
+mod faults;
+mod handler;
+mod hostile;
+mod openapi;
+mod release_binary;
+mod template;
+mod tls;
