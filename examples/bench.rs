@@ -1,6 +1,6 @@
 //! The benchmark driver of `scripts/bench.sh` (not a test: it reports, it does not judge).
 //! An example rather than a `cargo bench` target so that it builds with the
-//! release profile (panic = "abort") and shares its artifacts.
+//! release profile and shares its artifacts.
 //!
 //! It runs release binaries the way Lambda does — a stand-in for the Lambda
 //! Runtime API on loopback hands them events — against DynamoDB Local loaded

@@ -75,7 +75,16 @@ fn finish(
     let (request_id, program_id) = (request_id.as_str(), program_id.as_str());
     match &outcome {
         Err(error @ (ApiError::Store(_) | ApiError::Panicked(_))) => {
-            tracing::error!(request_id, program_id, status, duration_ms, cause = %error, "request failed")
+            // A corrupt record's cause quotes the stored value: bounded too.
+            let cause = bounded(&error.to_string(), MAX_CAUSE_CHARS);
+            tracing::error!(
+                request_id,
+                program_id,
+                status,
+                duration_ms,
+                cause,
+                "request failed"
+            )
         }
         Err(error @ ApiError::UnreadableEvent) => {
             tracing::warn!(request_id, program_id, status, duration_ms, cause = %error, "request refused")
@@ -84,6 +93,9 @@ fn finish(
     }
     response
 }
+
+/// Enough of a failure's cause for the SDK's error context, not a whole stored record.
+const MAX_CAUSE_CHARS: usize = 1_000;
 
 fn bounded(text: &str, max_chars: usize) -> String {
     text.chars().take(max_chars).collect()

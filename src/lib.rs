@@ -6,8 +6,9 @@
 //! concurrency), `principal` + `http` (the API Gateway edge), `error` (the one
 //! mapping of failures to responses).
 
-// The release profile aborts on panic (BENCHMARKS.md, "Panics"): the request
-// path may not contain an explicit panic, unwrap, expect or unchecked index.
+// A panic on the request path is caught by the panic net (src/panic_net.rs),
+// but it should not happen: the request path may not contain an explicit
+// panic, unwrap, expect or unchecked index.
 #![cfg_attr(
     not(test),
     deny(

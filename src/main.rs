@@ -1,7 +1,8 @@
 //! The Lambda function: wire once at init, then serve invocations.
 
-// The release profile aborts on panic (BENCHMARKS.md, "Panics"): the request
-// path may not contain an explicit panic, unwrap, expect or unchecked index.
+// A panic on the request path is caught by the panic net (src/panic_net.rs),
+// but it should not happen: the request path may not contain an explicit
+// panic, unwrap, expect or unchecked index.
 #![cfg_attr(
     not(test),
     deny(
@@ -17,6 +18,7 @@
 )]
 
 use std::convert::Infallible;
+use std::time::Duration;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::value::RawValue;
@@ -46,11 +48,30 @@ async fn main() -> Result<(), Error> {
         tracing::warn!(cause = %error, "connection warm-up failed");
     }
     let store = &store;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<Box<RawValue>>| async move {
-            let response = lambda::invoke(store, &event.payload, event.context).await;
-            Ok::<_, Infallible>(response)
-        },
-    ))
-    .await
+    // `lambda_runtime::run` returns, with an error, when it cannot build an
+    // invocation's context: a `Lambda-Runtime-Client-Context` or Cognito
+    // identity header that is not what it expects, which a direct Invoke can
+    // send. That invocation goes unanswered (it times out), but the process
+    // must live on to serve the next one instead of exiting and making it pay
+    // a cold start, so the runtime loop is started again.
+    loop {
+        let stopped = lambda_runtime::run(service_fn(
+            move |event: LambdaEvent<Box<RawValue>>| async move {
+                let response = lambda::invoke(store, &event.payload, event.context).await;
+                Ok::<_, Infallible>(response)
+            },
+        ))
+        .await;
+        match stopped {
+            Ok(()) => return Ok(()),
+            Err(error) => {
+                tracing::error!(cause = %error, "the Lambda runtime loop stopped; starting it again");
+                // Not a busy loop should the Runtime API itself be gone.
+                tokio::time::sleep(RUNTIME_RESTART_DELAY).await;
+            }
+        }
+    }
 }
+
+/// How long to wait before starting the runtime loop again after it failed.
+const RUNTIME_RESTART_DELAY: Duration = Duration::from_millis(20);

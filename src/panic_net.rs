@@ -93,7 +93,7 @@ fn bounded(message: &str) -> String {
     message.chars().take(MESSAGE_CHARS).collect()
 }
 
-/// The test-only trigger of `tests/panic_net.rs`: a program stored in this
+/// The test-only trigger of `tests/api/release_binary.rs`: a program stored in this
 /// workspace panics the request after the program read, while the reads keyed by
 /// the program id may still be in flight. Compiled only with the `panic-probe`
 /// feature, which no deployment builds (`tests/api/template.rs` checks).

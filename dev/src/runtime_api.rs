@@ -24,7 +24,8 @@ pub struct Answer {
 
 pub struct RuntimeApi {
     pub address: String,
-    events: mpsc::Sender<String>,
+    /// (event, extra header lines) for the next `/invocation/next`.
+    events: mpsc::Sender<(String, String)>,
     answers: Mutex<mpsc::Receiver<Answer>>,
 }
 
@@ -32,7 +33,7 @@ impl RuntimeApi {
     pub async fn start() -> Arc<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap().to_string();
-        let (events, pending) = mpsc::channel::<String>(1);
+        let (events, pending) = mpsc::channel::<(String, String)>(1);
         let (answered, answers) = mpsc::channel::<Answer>(16);
         let pending = Arc::new(Mutex::new(pending));
         let polled_at = Arc::new(std::sync::Mutex::new(Instant::now()));
@@ -54,10 +55,22 @@ impl RuntimeApi {
         })
     }
 
+    /// Hands one event to the function with extra header lines (each ending in
+    /// `\r\n`), and does not wait for an answer.
+    pub async fn send_with_headers(&self, event: &str, extra_headers: &str) {
+        self.events
+            .send((event.to_string(), extra_headers.to_string()))
+            .await
+            .unwrap();
+    }
+
     /// Hands one event to the function and waits for its answer.
     pub async fn invoke(&self, event: &str) -> (Instant, Answer) {
         let sent = Instant::now();
-        self.events.send(event.to_string()).await.unwrap();
+        self.events
+            .send((event.to_string(), String::new()))
+            .await
+            .unwrap();
         let answer =
             tokio::time::timeout(Duration::from_secs(30), self.answers.lock().await.recv())
                 .await
@@ -69,7 +82,7 @@ impl RuntimeApi {
 
 async fn serve(
     mut connection: TcpStream,
-    pending: Arc<Mutex<mpsc::Receiver<String>>>,
+    pending: Arc<Mutex<mpsc::Receiver<(String, String)>>>,
     answered: mpsc::Sender<Answer>,
     polled_at: Arc<std::sync::Mutex<Instant>>,
 ) {
@@ -95,7 +108,7 @@ async fn serve(
                     event = pending.recv() => event,
                 }
             };
-            let Some(event) = event else {
+            let Some((event, extra_headers)) = event else {
                 return;
             };
             request_id += 1;
@@ -109,7 +122,7 @@ async fn serve(
                  lambda-runtime-deadline-ms: {deadline}\r\n\
                  lambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:123456789012:function:tracking-status\r\n\
                  lambda-runtime-trace-id: Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0\r\n\
-                 content-length: {}\r\n\r\n{event}",
+                 {extra_headers}content-length: {}\r\n\r\n{event}",
                 event.len()
             );
             if connection.write_all(response.as_bytes()).await.is_err() {

@@ -20,7 +20,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tracking_status::lambda::{ProxyResponse, invoke};
 use tracking_status::store::memory::MemoryStore;
-use tracking_status_dev::kit::{self, EVENTS, check_contract};
+use tracking_status_dev::kit::{self, EVENTS, check_contract_in_memory};
 
 /// Lambda's limit on a synchronous invocation's request payload.
 pub const LAMBDA_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
@@ -98,7 +98,7 @@ pub fn invoke_bytes(payload: &[u8]) -> Option<ProxyResponse> {
 /// The `payload` target: any bytes.
 pub fn fuzz_payload(data: &[u8]) {
     if let Some(response) = invoke_bytes(data)
-        && let Err(broken) = check_contract(&response)
+        && let Err(broken) = check_contract_in_memory(&response)
     {
         panic!("not a contract response ({broken}) for {data:?}");
     }
@@ -108,7 +108,7 @@ pub fn fuzz_payload(data: &[u8]) {
 pub fn fuzz_event_splice(data: &[u8]) {
     let Some(payload) = splice(data) else { return };
     let response = invoke_bytes(payload.as_bytes()).expect("a spliced event is JSON");
-    if let Err(broken) = check_contract(&response) {
+    if let Err(broken) = check_contract_in_memory(&response) {
         panic!("not a contract response ({broken}) for {payload}");
     }
 }
@@ -324,7 +324,8 @@ mod tests {
         let mut answered = 0;
         for (name, input) in &inputs {
             if let Some(response) = invoke_bytes(input) {
-                check_contract(&response).unwrap_or_else(|broken| panic!("{name}: {broken}"));
+                check_contract_in_memory(&response)
+                    .unwrap_or_else(|broken| panic!("{name}: {broken}"));
                 answered += 1;
             }
         }
@@ -340,7 +341,8 @@ mod tests {
         for (name, input) in &inputs {
             if let Some(payload) = splice(input) {
                 let response = invoke_bytes(payload.as_bytes()).unwrap();
-                check_contract(&response).unwrap_or_else(|broken| panic!("{name}: {broken}"));
+                check_contract_in_memory(&response)
+                    .unwrap_or_else(|broken| panic!("{name}: {broken}"));
                 answered += 1;
             }
         }
@@ -355,7 +357,7 @@ mod tests {
     fn every_sample_event_gets_the_status_in_its_name() {
         for (name, event) in EVENTS {
             let response = invoke_bytes(event.as_bytes()).unwrap();
-            check_contract(&response).unwrap();
+            check_contract_in_memory(&response).unwrap();
             assert_eq!(response.status_code, kit::expected_status(name), "{name}");
         }
     }

@@ -297,6 +297,11 @@ fn any_event_gets_a_contract_response_in_memory() {
             "no case reached {status}: {seen:?}"
         );
     }
+    // the in-memory store never fails a read: a 500 here is a caught panic
+    assert!(
+        !seen.contains_key(&500),
+        "a panic on the request path: {seen:?}"
+    );
 }
 
 #[test]

@@ -142,3 +142,31 @@ async fn oversized_and_deeply_nested_events_get_the_contract_response_from_the_r
     assert_eq!(function.child.id(), pid);
     println!("release binary: {} oversized or nested cases", cases.len());
 }
+
+/// A direct Invoke can carry a client context that `lambda_runtime` cannot read
+/// (it fails building the invocation's context, before any handler runs): that
+/// invocation goes unanswered, and the same process serves the next one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_client_context_does_not_end_the_process() {
+    let (mut function, log) = start(common::EXAMPLE_FIXTURE).await;
+    let pid = function.child.id();
+    for context in [r#"{"client":{}}"#, r#"{"custom":{"a":1}}"#, "not json"] {
+        function
+            .api
+            .send_with_headers(
+                &event("42"),
+                &format!("lambda-runtime-client-context: {context}\r\n"),
+            )
+            .await;
+        let answer = function.invoke(&event("42")).await;
+        assert_eq!(status(&answer), 200, "after {context}: {}", answer.body);
+        assert!(function.is_running(), "after {context}");
+        assert_eq!(function.child.id(), pid);
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    let restarts = text
+        .lines()
+        .filter(|line| line.contains("the Lambda runtime loop stopped"))
+        .count();
+    assert_eq!(restarts, 3, "{text}");
+}

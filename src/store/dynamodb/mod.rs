@@ -160,8 +160,12 @@ impl StatusStore for DynamoStore {
         const OPERATION: &str = "Query test events";
         // Newest first on the sparse index: the key selects exactly this
         // program's test events of this type, and Limit stops at what is counted.
-        let (expression, mut names) = projection::<EventRecord>();
-        names.insert("#key".into(), TEST_EVENT_KEY.into());
+        // The index carries the event's id, timestamp and createdAt; the rest of
+        // the record is what the key selected, filled in before reading.
+        let names = HashMap::from([
+            ("#key".to_string(), TEST_EVENT_KEY.to_string()),
+            ("#timestamp".to_string(), "timestamp".to_string()),
+        ]);
         let output = self
             .client
             .query()
@@ -172,7 +176,7 @@ impl StatusStore for DynamoStore {
                 ":key",
                 AttributeValue::S(test_event_key(program_id.get(), kind.as_str())),
             )
-            .projection_expression(expression)
+            .projection_expression("id, #timestamp, createdAt")
             .set_expression_attribute_names(Some(names))
             .scan_index_forward(false)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
@@ -183,7 +187,17 @@ impl StatusStore for DynamoStore {
             .items
             .unwrap_or_default()
             .into_iter()
-            .map(|item| from_item::<EventRecord>(item).map(TestEvent::from))
+            .map(|mut item| {
+                let selected = [
+                    ("programId", AttributeValue::N(program_id.to_string())),
+                    ("type", AttributeValue::S(kind.as_str().to_string())),
+                    ("test", AttributeValue::Bool(true)),
+                ];
+                for (name, value) in selected {
+                    item.entry(name.to_string()).or_insert(value);
+                }
+                from_item::<EventRecord>(item).map(TestEvent::from)
+            })
             .collect::<Result<_, _>>()
             .map_err(corrupt(OPERATION))
     }
