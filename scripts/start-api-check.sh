@@ -131,6 +131,12 @@ check "session=user_billing: the contract's 403" 403 \
 check "session=user_dev, program 7: the contract's 404" 404 \
   'body["data"] is None and body["error"]["status"] == 404' \
   -b session=user_dev "$url/7"
+check "a local dashboard's origin may read it" 200 \
+  'body["data"]["programId"] == "42" and headers.get("access-control-allow-origin") == "http://localhost:5173" and headers.get("access-control-allow-credentials") == "true"' \
+  -H "Origin: http://localhost:5173" -b session=user_owner "$url/42"
+check "another origin may not" 200 \
+  'body["data"]["programId"] == "42" and "access-control-allow-origin" not in headers' \
+  -H "Origin: https://evil.example" -b session=user_owner "$url/42"
 
 python3 scripts/readme-examples.py 3000 "$api_port" || failed=$((failed + 1))
 echo "start-api: $passed passed, $failed failed"
