@@ -29,11 +29,28 @@ const MAX_SORT_KEY_BYTES: usize = 1024;
 pub struct DynamoStore {
     client: Client,
     tables: TableNames,
+    /// Built once with the store, not on every read.
+    projections: Projections,
+}
+
+#[derive(Debug, Clone)]
+struct Projections {
+    program: Projection,
+    advertiser: Projection,
+    membership: Projection,
 }
 
 impl DynamoStore {
     pub fn new(client: Client, tables: TableNames) -> Self {
-        DynamoStore { client, tables }
+        DynamoStore {
+            client,
+            tables,
+            projections: Projections {
+                program: Projection::of::<ProgramRecord>(),
+                advertiser: Projection::of::<AdvertiserRecord>(),
+                membership: Projection::of::<MembershipRecord>(),
+            },
+        }
     }
 
     /// Opens the connections to DynamoDB during init — DNS, TCP, TLS and
@@ -69,30 +86,36 @@ impl DynamoStore {
 /// A projection of every field of a record, under placeholder names: the
 /// record type decides what is read, whatever words DynamoDB reserves
 /// (`timestamp`, `type`, `status`, `role`, `name`…).
-fn projection<R: Record>() -> (String, HashMap<String, String>) {
-    let names: HashMap<String, String> = R::FIELDS
-        .iter()
-        .enumerate()
-        .map(|(i, field)| (format!("#f{i}"), (*field).to_string()))
-        .collect();
-    let expression = (0..R::FIELDS.len())
-        .map(|i| format!("#f{i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    (expression, names)
+#[derive(Debug, Clone)]
+struct Projection {
+    expression: String,
+    names: HashMap<String, String>,
+}
+
+impl Projection {
+    fn of<R: Record>() -> Self {
+        let placeholders: Vec<String> = (0..R::FIELDS.len()).map(|i| format!("#f{i}")).collect();
+        Projection {
+            expression: placeholders.join(", "),
+            names: placeholders
+                .into_iter()
+                .zip(R::FIELDS.iter().map(|field| field.to_string()))
+                .collect(),
+        }
+    }
 }
 
 impl StatusStore for DynamoStore {
     async fn program(&self, id: ProgramId) -> StoreResult<Option<Program>> {
         const OPERATION: &str = "GetItem program";
-        let (expression, names) = projection::<ProgramRecord>();
+        let projection = &self.projections.program;
         let output = self
             .client
             .get_item()
             .table_name(&self.tables.programs)
             .key("id", AttributeValue::N(id.to_string()))
-            .projection_expression(expression)
-            .set_expression_attribute_names(Some(names))
+            .projection_expression(&projection.expression)
+            .set_expression_attribute_names(Some(projection.names.clone()))
             .send()
             .await
             .map_err(unavailable(OPERATION))?;
@@ -105,14 +128,14 @@ impl StatusStore for DynamoStore {
 
     async fn advertiser(&self, advertiser_id: &str) -> StoreResult<Option<Advertiser>> {
         const OPERATION: &str = "GetItem advertiser";
-        let (expression, names) = projection::<AdvertiserRecord>();
+        let projection = &self.projections.advertiser;
         let output = self
             .client
             .get_item()
             .table_name(&self.tables.advertisers)
             .key("id", AttributeValue::S(advertiser_id.to_string()))
-            .projection_expression(expression)
-            .set_expression_attribute_names(Some(names))
+            .projection_expression(&projection.expression)
+            .set_expression_attribute_names(Some(projection.names.clone()))
             .send()
             .await
             .map_err(unavailable(OPERATION))?;
@@ -132,15 +155,15 @@ impl StatusStore for DynamoStore {
         if user_id.len() > MAX_SORT_KEY_BYTES {
             return Ok(None);
         }
-        let (expression, names) = projection::<MembershipRecord>();
+        let projection = &self.projections.membership;
         let output = self
             .client
             .get_item()
             .table_name(&self.tables.memberships)
             .key("workspaceId", AttributeValue::S(workspace_id.to_string()))
             .key("userId", AttributeValue::S(user_id.to_string()))
-            .projection_expression(expression)
-            .set_expression_attribute_names(Some(names))
+            .projection_expression(&projection.expression)
+            .set_expression_attribute_names(Some(projection.names.clone()))
             .send()
             .await
             .map_err(unavailable(OPERATION))?;
