@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
-use tracking_status::config::{TABLE_VARIABLES, TableNames};
+use tracking_status::config::TableNames;
 use tracking_status::domain::Timestamp;
 use tracking_status::lambda::{ProxyResponse, invoke};
 use tracking_status::store::memory::MemoryStore;
@@ -57,9 +57,9 @@ fn spawn_with(
         "AWS_ENDPOINT_URL_DYNAMODB".to_string(),
         dynamodb.to_string(),
     )];
-    for (variable, default) in TABLE_VARIABLES {
-        env.push((variable.to_string(), format!("{BENCH_PREFIX}{default}")));
-    }
+    env.extend(tracking_status_dev::kit::table_env(
+        &TableNames::with_prefix(BENCH_PREFIX),
+    ));
     for (key, value) in extra {
         env.push((key.to_string(), value.to_string()));
     }
@@ -203,7 +203,7 @@ fn cpu_per_request() -> (Duration, Duration, usize) {
         .build()
         .unwrap();
     let store =
-        MemoryStore::new(&serde_json::from_str(include_str!("../fixtures/example.json")).unwrap());
+        MemoryStore::new(serde_json::from_str(include_str!("../fixtures/example.json")).unwrap());
     let payload = serde_json::value::RawValue::from_string(EVENT.to_string()).unwrap();
     let real = runtime.block_on(invoke(&store, &payload, lambda_http::Context::default()));
     let body_size = real.body.len();

@@ -166,7 +166,7 @@ mod tests {
     use crate::store::memory::MemoryStore;
 
     fn store() -> MemoryStore {
-        MemoryStore::new(&serde_json::from_str(include_str!("../fixtures/example.json")).unwrap())
+        MemoryStore::new(serde_json::from_str(include_str!("../fixtures/example.json")).unwrap())
     }
 
     fn http_event() -> Value {

@@ -121,7 +121,7 @@ mod tests {
     fn example_store() -> SlowStore {
         let dataset = serde_json::from_str(include_str!("../fixtures/example.json")).unwrap();
         SlowStore {
-            inner: MemoryStore::new(&dataset),
+            inner: MemoryStore::new(dataset),
             calls: Mutex::default(),
         }
     }

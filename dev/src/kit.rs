@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use serde_json::Value;
-use tracking_status::config::TableNames;
+use tracking_status::config::{TABLE_VARIABLES, TableNames};
 use tracking_status::lambda::ProxyResponse;
 use tracking_status::store::memory::MemoryStore;
 
@@ -21,7 +21,7 @@ pub const INTERNAL_ERROR_BODY: &str = r#"{"data":null,"error":{"status":500,"nam
 
 /// The in-memory store holding the example fixture.
 pub fn example_store() -> MemoryStore {
-    MemoryStore::new(&fixture::parse(EXAMPLE_FIXTURE).expect("the example fixture"))
+    MemoryStore::new(fixture::parse(EXAMPLE_FIXTURE).expect("the example fixture"))
 }
 
 /// Every file in `events/`, in name order, compiled in (name without `.json`, text), so the
@@ -85,6 +85,25 @@ pub const EVENTS: [(&str, &str); 14] = [
         include_str!("../../events/rest-404-no-program.json"),
     ),
 ];
+
+/// The file of `events/` named `name` (without `.json`), parsed.
+pub fn event_json(name: &str) -> Value {
+    let (_, text) = EVENTS
+        .iter()
+        .find(|(event, _)| *event == name)
+        .unwrap_or_else(|| panic!("no events/{name}.json"));
+    serde_json::from_str(text).expect("event JSON")
+}
+
+/// The environment that names `tables` for the function and `seed`
+/// (`PROGRAMS_TABLE=…`, …).
+pub fn table_env(tables: &TableNames) -> Vec<(String, String)> {
+    TABLE_VARIABLES
+        .iter()
+        .zip(tables.all())
+        .map(|((variable, _), table)| (variable.to_string(), table.to_string()))
+        .collect()
+}
 
 /// The status an event file is named for: `http-403-no-permission` → 403.
 pub fn expected_status(event_name: &str) -> u16 {

@@ -6,6 +6,8 @@
 
 use serde_json::{Value, json};
 
+use crate::kit;
+
 /// Lambda's limit on a synchronous invocation's request payload.
 pub const LAMBDA_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
 
@@ -42,35 +44,37 @@ struct Field {
 }
 
 fn fields() -> Vec<Field> {
-    fn field(
-        name: &'static str,
-        rest: bool,
-        prefix: &'static str,
-        filler: &'static str,
-        expected: u16,
-        set: fn(&mut Value, Value),
-    ) -> Field {
-        Field {
-            name,
-            rest,
-            prefix,
-            filler,
-            expected,
-            set,
-        }
-    }
-    vec![
+    type Set = fn(&mut Value, Value);
+    let field = |rest, name, prefix, filler, expected, set: Set| Field {
+        name,
+        rest,
+        prefix,
+        filler,
+        expected,
+        set,
+    };
+    let http = |name, prefix, filler, expected, set| {
+        vec![field(false, name, prefix, filler, expected, set)]
+    };
+    let rest = |name, prefix, filler, expected, set| {
+        vec![field(true, name, prefix, filler, expected, set)]
+    };
+    // At the same place in both payload versions.
+    let both = |name, prefix, filler, expected, set| {
+        vec![
+            field(false, name, prefix, filler, expected, set),
+            field(true, name, prefix, filler, expected, set),
+        ]
+    };
+    [
         // HTTP API (payload 2.0)
-        field("http rawPath", false, "/", "a", 200, |e, v| {
-            e["rawPath"] = v
-        }),
+        http("rawPath", "/", "a", 200, |e, v| e["rawPath"] = v),
         // percent-encoding triples this one on its way into a URI
-        field("http rawPath, non-ASCII", false, "/", "é", 200, |e, v| {
+        http("rawPath, non-ASCII", "/", "é", 200, |e, v| {
             e["rawPath"] = v
         }),
-        field(
-            "http rawPath, no path parameter",
-            false,
+        http(
+            "rawPath, no path parameter",
             "/api/tracking/status/",
             "9",
             400,
@@ -79,94 +83,57 @@ fn fields() -> Vec<Field> {
                 e["pathParameters"] = Value::Null;
             },
         ),
-        field(
-            "http requestContext.http.path",
-            false,
-            "/",
-            "a",
-            200,
-            |e, v| e["requestContext"]["http"]["path"] = v,
-        ),
-        field("http routeKey", false, "GET /", "a", 200, |e, v| {
-            e["routeKey"] = v
+        http("requestContext.http.path", "/", "a", 200, |e, v| {
+            e["requestContext"]["http"]["path"] = v
         }),
-        field(
-            "http requestContext.routeKey",
-            false,
-            "GET /",
-            "a",
-            200,
-            |e, v| e["requestContext"]["routeKey"] = v,
-        ),
-        field("http method", false, "GET", "A", 405, |e, v| {
+        http("routeKey", "GET /", "a", 200, |e, v| e["routeKey"] = v),
+        http("requestContext.routeKey", "GET /", "a", 200, |e, v| {
+            e["requestContext"]["routeKey"] = v
+        }),
+        http("method", "GET", "A", 405, |e, v| {
             e["requestContext"]["http"]["method"] = v
         }),
-        field("http stage", false, "", "s", 200, |e, v| {
+        both("stage", "", "s", 200, |e, v| {
             e["requestContext"]["stage"] = v
         }),
-        field("http domainName", false, "", "d", 200, |e, v| {
+        both("domainName", "", "d", 200, |e, v| {
             e["requestContext"]["domainName"] = v
         }),
-        field("http requestId", false, "", "r", 200, |e, v| {
+        both("requestId", "", "r", 200, |e, v| {
             e["requestContext"]["requestId"] = v
         }),
-        field(
-            "http pathParameters.programId",
-            false,
-            "",
-            "9",
-            400,
-            |e, v| e["pathParameters"]["programId"] = v,
-        ),
-        field(
-            "http pathParameters, another key",
-            false,
-            "",
-            "x",
-            200,
-            |e, v| e["pathParameters"]["other"] = v,
-        ),
-        field(
-            "http authorizer lambda.userId",
-            false,
-            "",
-            "u",
-            403,
-            |e, v| e["requestContext"]["authorizer"]["lambda"]["userId"] = v,
-        ),
-        field(
-            "http authorizer, another key",
-            false,
-            "",
-            "x",
-            200,
-            |e, v| e["requestContext"]["authorizer"]["lambda"]["other"] = v,
-        ),
-        field("http jwt claims.sub", false, "", "u", 403, |e, v| {
+        both("pathParameters.programId", "", "9", 400, |e, v| {
+            e["pathParameters"]["programId"] = v
+        }),
+        http("pathParameters, another key", "", "x", 200, |e, v| {
+            e["pathParameters"]["other"] = v
+        }),
+        http("authorizer lambda.userId", "", "u", 403, |e, v| {
+            e["requestContext"]["authorizer"]["lambda"]["userId"] = v
+        }),
+        http("authorizer, another key", "", "x", 200, |e, v| {
+            e["requestContext"]["authorizer"]["lambda"]["other"] = v
+        }),
+        http("jwt claims.sub", "", "u", 403, |e, v| {
             e["requestContext"]["authorizer"] =
                 json!({"jwt": {"claims": {"sub": v}, "scopes": []}});
         }),
-        field("http rawQueryString", false, "q=", "a", 200, |e, v| {
+        http("rawQueryString", "q=", "a", 200, |e, v| {
             e["rawQueryString"] = v
         }),
-        field("http queryStringParameters", false, "", "a", 200, |e, v| {
+        both("queryStringParameters", "", "a", 200, |e, v| {
             e["queryStringParameters"] = json!({"q": v})
         }),
-        field("http header", false, "", "h", 200, |e, v| {
-            e["headers"]["x-big"] = v
-        }),
-        field("http cookie", false, "session=", "c", 200, |e, v| {
+        http("header", "", "h", 200, |e, v| e["headers"]["x-big"] = v),
+        http("cookie", "session=", "c", 200, |e, v| {
             e["cookies"] = json!([v])
         }),
-        field("http body", false, "", "b", 200, |e, v| e["body"] = v),
+        both("body", "", "b", 200, |e, v| e["body"] = v),
         // REST API (payload 1.0)
-        field("rest path", true, "/", "a", 200, |e, v| e["path"] = v),
-        field("rest path, non-ASCII", true, "/", "é", 200, |e, v| {
-            e["path"] = v
-        }),
-        field(
-            "rest path, no path parameter",
-            true,
+        rest("path", "/", "a", 200, |e, v| e["path"] = v),
+        rest("path, non-ASCII", "/", "é", 200, |e, v| e["path"] = v),
+        rest(
+            "path, no path parameter",
             "/api/tracking/status/",
             "9",
             400,
@@ -175,76 +142,39 @@ fn fields() -> Vec<Field> {
                 e["pathParameters"] = Value::Null;
             },
         ),
-        field("rest resource", true, "/", "a", 200, |e, v| {
-            e["resource"] = v
-        }),
-        field("rest requestContext.path", true, "/", "a", 200, |e, v| {
+        rest("resource", "/", "a", 200, |e, v| e["resource"] = v),
+        rest("requestContext.path", "/", "a", 200, |e, v| {
             e["requestContext"]["path"] = v
         }),
-        field(
-            "rest requestContext.resourcePath",
-            true,
-            "/",
-            "a",
-            200,
-            |e, v| e["requestContext"]["resourcePath"] = v,
-        ),
-        field("rest httpMethod", true, "GET", "A", 405, |e, v| {
-            e["httpMethod"] = v
+        rest("requestContext.resourcePath", "/", "a", 200, |e, v| {
+            e["requestContext"]["resourcePath"] = v
         }),
-        field("rest stage", true, "", "s", 200, |e, v| {
-            e["requestContext"]["stage"] = v
-        }),
-        field("rest domainName", true, "", "d", 200, |e, v| {
-            e["requestContext"]["domainName"] = v
-        }),
-        field("rest requestId", true, "", "r", 200, |e, v| {
-            e["requestContext"]["requestId"] = v
-        }),
-        field(
-            "rest pathParameters.programId",
-            true,
-            "",
-            "9",
-            400,
-            |e, v| e["pathParameters"]["programId"] = v,
-        ),
-        field("rest authorizer userId", true, "", "u", 403, |e, v| {
+        rest("httpMethod", "GET", "A", 405, |e, v| e["httpMethod"] = v),
+        rest("authorizer userId", "", "u", 403, |e, v| {
             e["requestContext"]["authorizer"]["userId"] = v
         }),
-        field("rest authorizer principalId", true, "", "u", 403, |e, v| {
+        rest("authorizer principalId", "", "u", 403, |e, v| {
             e["requestContext"]["authorizer"] = json!({"principalId": v});
         }),
-        field("rest queryStringParameters", true, "", "a", 200, |e, v| {
-            e["queryStringParameters"] = json!({"q": v})
+        rest("multiValueQueryStringParameters", "", "a", 200, |e, v| {
+            e["multiValueQueryStringParameters"] = json!({"q": [v]});
         }),
-        field(
-            "rest multiValueQueryStringParameters",
-            true,
-            "",
-            "a",
-            200,
-            |e, v| {
-                e["multiValueQueryStringParameters"] = json!({"q": [v]});
-            },
-        ),
-        field("rest header", true, "", "h", 200, |e, v| {
-            e["headers"]["X-Big"] = v
-        }),
-        field("rest multiValueHeaders", true, "", "h", 200, |e, v| {
+        rest("header", "", "h", 200, |e, v| e["headers"]["X-Big"] = v),
+        rest("multiValueHeaders", "", "h", 200, |e, v| {
             e["multiValueHeaders"]["X-Big"] = json!([v])
         }),
-        field("rest body", true, "", "b", 200, |e, v| e["body"] = v),
     ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 fn base(rest: bool) -> Value {
-    let text = if rest {
-        include_str!("../../events/rest-200-member.json")
+    kit::event_json(if rest {
+        "rest-200-member"
     } else {
-        include_str!("../../events/http-200-member.json")
-    };
-    serde_json::from_str(text).unwrap()
+        "http-200-member"
+    })
 }
 
 /// A string of `prefix` then `filler` repeated, of at most `bytes` bytes.
@@ -278,7 +208,11 @@ pub fn cases() -> Vec<Case> {
             let payload = event.to_string();
             assert!(payload.len() < LAMBDA_PAYLOAD_LIMIT, "{}", field.name);
             cases.push(Case {
-                name: format!("{} of {bytes} bytes", field.name),
+                name: format!(
+                    "{} {} of {bytes} bytes",
+                    if field.rest { "rest" } else { "http" },
+                    field.name
+                ),
                 payload,
                 expected: field.expected,
             });

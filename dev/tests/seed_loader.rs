@@ -8,11 +8,11 @@ use std::process::{Command, Output};
 use lambda_http::Context;
 use serde_json::Value;
 use serde_json::value::RawValue;
-use tracking_status::config::{TABLE_VARIABLES, TableNames};
+use tracking_status::config::TableNames;
 use tracking_status::lambda::invoke;
 use tracking_status::store::dynamodb::DynamoStore;
 use tracking_status_dev::kit::{
-    EVENTS, check_contract, client_config, dynamodb_local_endpoint, unique_tables,
+    EVENTS, check_contract, client_config, dynamodb_local_endpoint, table_env, unique_tables,
 };
 
 async fn client() -> aws_sdk_dynamodb::Client {
@@ -28,9 +28,7 @@ fn run_seed(tables: &TableNames, fixture_path: &str) -> Output {
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_EC2_METADATA_DISABLED", "true");
-    for ((variable, _), name) in TABLE_VARIABLES.iter().zip(tables.all()) {
-        command.env(variable, name);
-    }
+    command.envs(table_env(tables));
     command.output().expect("seed runs")
 }
 

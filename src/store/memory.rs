@@ -20,30 +20,26 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     /// Holds the records as the DynamoDB adapter would read them back.
-    pub fn new(dataset: &Dataset) -> Self {
+    pub fn new(dataset: Dataset) -> Self {
         let mut store = MemoryStore::default();
-        for record in &dataset.programs {
-            store
-                .programs
-                .insert(record.id, Program::from(record.clone()));
+        for record in dataset.programs {
+            store.programs.insert(record.id, Program::from(record));
         }
-        for record in &dataset.advertisers {
+        for record in dataset.advertisers {
             store
                 .advertisers
-                .insert(record.id.clone(), Advertiser::from(record.clone()));
+                .insert(record.id.clone(), Advertiser::from(record));
         }
-        for record in &dataset.memberships {
-            store.memberships.insert(
-                (record.workspace_id.clone(), record.user_id.clone()),
-                Membership::from(record.clone()),
-            );
+        for record in dataset.memberships {
+            let key = (record.workspace_id.clone(), record.user_id.clone());
+            store.memberships.insert(key, Membership::from(record));
         }
-        for record in dataset.events.iter().filter(|record| record.test) {
+        for record in dataset.events.into_iter().filter(|record| record.test) {
             store
                 .test_events
                 .entry((record.program_id, record.kind.clone()))
                 .or_default()
-                .push(TestEvent::from(record.clone()));
+                .push(TestEvent::from(record));
         }
         for events in store.test_events.values_mut() {
             events.sort_by_key(|event| std::cmp::Reverse(event.recency()));

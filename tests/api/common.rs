@@ -18,8 +18,8 @@ use serde_json::Value;
 use tracking_status::store::dynamodb::DynamoStore;
 pub use tracking_status_dev::kit::dynamodb_local_endpoint as endpoint;
 pub use tracking_status_dev::kit::{
-    EVENTS, EXAMPLE_FIXTURE, INTERNAL_ERROR_BODY, check_contract, example_store, expected_status,
-    seeded_tables, unique_tables,
+    EVENTS, EXAMPLE_FIXTURE, INTERNAL_ERROR_BODY, check_contract, event_json, example_store,
+    expected_status, seeded_tables, table_env, unique_tables,
 };
 pub use tracking_status_dev::{fault_proxy, oversized, runtime_api};
 
@@ -67,15 +67,15 @@ pub fn event(name: &str) -> Request {
     lambda_http::request::from_str(&event_json(name).to_string()).expect("an API Gateway event")
 }
 
-pub fn event_json(name: &str) -> Value {
-    let path = format!("{}/events/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).expect("event JSON")
-}
-
 /// An HTTP API (payload 2.0) request for `program_id` by a Lambda-authorized `user_id`
 /// (None: no authorizer context at all).
 pub fn request_as(user_id: Option<&str>, program_id: &str) -> Request {
+    lambda_http::request::from_str(&event_as(user_id, program_id).to_string())
+        .expect("an API Gateway event")
+}
+
+/// The event of `request_as`, as JSON.
+pub fn event_as(user_id: Option<&str>, program_id: &str) -> Value {
     let mut event = event_json("http-200-member");
     event["pathParameters"]["programId"] = Value::from(program_id);
     event["rawPath"] = Value::from(format!("/api/tracking/status/{program_id}"));
@@ -89,7 +89,7 @@ pub fn request_as(user_id: Option<&str>, program_id: &str) -> Request {
                 .remove("authorizer");
         }
     }
-    lambda_http::request::from_str(&event.to_string()).expect("an API Gateway event")
+    event
 }
 
 /// Status and parsed JSON body of a response, after checking the headers every

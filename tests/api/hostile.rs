@@ -326,17 +326,13 @@ fn any_event_gets_a_contract_response_from_dynamodb_local() {
 /// of `http::Uri`'s 65,534 bytes, at 1 MB and just under Lambda's 6 MB limit:
 /// each gets the status of the contract it is built for (a 65,534-byte path
 /// used to panic in `lambda_http`'s conversion).
-#[test]
-fn oversized_fields_get_the_contract_response() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+#[tokio::test]
+async fn oversized_fields_get_the_contract_response() {
     let store = common::example_store();
     let cases = common::oversized::cases();
     for case in &cases {
         let payload = RawValue::from_string(case.payload.clone()).unwrap();
-        let response = runtime.block_on(invoke(&store, &payload, Context::default()));
+        let response = invoke(&store, &payload, Context::default()).await;
         assert_contract(&response).unwrap_or_else(|error| panic!("{}: {error}", case.name));
         assert_eq!(response.status_code, case.expected, "{}", case.name);
     }

@@ -13,7 +13,6 @@ use std::path::PathBuf;
 use common::INTERNAL_ERROR_BODY;
 use common::runtime_api::{Answer, Function};
 use serde_json::{Value, json};
-use tracking_status::config::TABLE_VARIABLES;
 
 fn binary() -> String {
     std::env::var("RELEASE_PROBE_BINARY").expect(
@@ -34,10 +33,8 @@ fn probe_fixture() -> String {
 /// A function process over fresh tables holding `fixture`, logging to a file.
 async fn start(fixture: &str) -> (Function, PathBuf) {
     let tables = common::seeded_tables(fixture).await;
-    let mut env = vec![("AWS_ENDPOINT_URL_DYNAMODB".to_string(), common::endpoint())];
-    for ((variable, _), table) in TABLE_VARIABLES.iter().zip(tables.all()) {
-        env.push((variable.to_string(), table.to_string()));
-    }
+    let mut env = common::table_env(&tables);
+    env.push(("AWS_ENDPOINT_URL_DYNAMODB".to_string(), common::endpoint()));
     let log = std::env::temp_dir().join(format!(
         "release-binary-{}-{}.log",
         std::process::id(),
@@ -48,11 +45,9 @@ async fn start(fixture: &str) -> (Function, PathBuf) {
     (function, log)
 }
 
+/// A member's request for `program_id` (the probe's program panics before the policy).
 fn event(program_id: &str) -> String {
-    let mut event = common::event_json("http-200-member");
-    event["pathParameters"]["programId"] = Value::from(program_id);
-    event["rawPath"] = Value::from(format!("/api/tracking/status/{program_id}"));
-    event.to_string()
+    common::event_as(Some("user_dev"), program_id).to_string()
 }
 
 /// The proxy response the function posted, checked for the contract's headers.
