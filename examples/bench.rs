@@ -593,7 +593,10 @@ async fn store_floor(dynamodb: &str) {
         );
         in_process.push(
             timed(tracking_status::service::tracking_status(
-                &store, &user, program,
+                &store,
+                &user,
+                program,
+                Default::default(),
             ))
             .await,
         );
@@ -615,13 +618,19 @@ async fn store_floor(dynamodb: &str) {
         let store = local_store(dynamodb).await;
         fresh.push(
             timed(tracking_status::service::tracking_status(
-                &store, &user, program,
+                &store,
+                &user,
+                program,
+                Default::default(),
             ))
             .await,
         );
         reused.push(
             timed(tracking_status::service::tracking_status(
-                &store, &user, program,
+                &store,
+                &user,
+                program,
+                Default::default(),
             ))
             .await,
         );

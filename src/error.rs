@@ -2,9 +2,8 @@
 //! status code and the contract's error body.
 
 use serde::Serialize;
-use serde_json::{Value, json};
 
-use crate::domain::ProgramIdError;
+use crate::domain::{INCLUDE_PARAMETER, IncludeError, ProgramIdError, Unreadable};
 use crate::panic_net::Panic;
 use crate::store::StoreError;
 
@@ -19,6 +18,8 @@ pub enum ApiError {
     UnreadableEvent,
     #[error(transparent)]
     InvalidProgramId(#[from] ProgramIdError),
+    #[error(transparent)]
+    InvalidInclude(#[from] IncludeError),
     #[error("program not found")]
     NotFound,
     #[error("principal lacks tracking:read on the program")]
@@ -26,6 +27,10 @@ pub enum ApiError {
     /// The cause is logged, never returned.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A stored value the request needs (`include=nextSteps`) cannot be read.
+    /// The cause is logged, never returned.
+    #[error("a stored value cannot be read: {0}")]
+    Unreadable(#[from] Unreadable),
     /// A panic on the request path, caught by the panic net. The description is
     /// logged, never returned.
     #[error("{}", .0.0)]
@@ -35,23 +40,25 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
-            ApiError::InvalidProgramId(_) => 400,
+            ApiError::InvalidProgramId(_) | ApiError::InvalidInclude(_) => 400,
             ApiError::Unauthorized | ApiError::UnreadableEvent => 401,
             ApiError::Forbidden => 403,
             ApiError::NotFound => 404,
             ApiError::MethodNotAllowed => 405,
-            ApiError::Store(_) | ApiError::Panicked(_) => 500,
+            ApiError::Store(_) | ApiError::Unreadable(_) | ApiError::Panicked(_) => 500,
         }
     }
 
     pub fn name(&self) -> &'static str {
         match self {
-            ApiError::InvalidProgramId(_) => "ValidationError",
+            ApiError::InvalidProgramId(_) | ApiError::InvalidInclude(_) => "ValidationError",
             ApiError::Unauthorized | ApiError::UnreadableEvent => "UnauthorizedError",
             ApiError::Forbidden => "ForbiddenError",
             ApiError::NotFound => "NotFoundError",
             ApiError::MethodNotAllowed => "MethodNotAllowedError",
-            ApiError::Store(_) | ApiError::Panicked(_) => "InternalServerError",
+            ApiError::Store(_) | ApiError::Unreadable(_) | ApiError::Panicked(_) => {
+                "InternalServerError"
+            }
         }
     }
 
@@ -59,23 +66,31 @@ impl ApiError {
     fn public_message(&self) -> &'static str {
         match self {
             ApiError::InvalidProgramId(_) => "programId is not valid",
+            ApiError::InvalidInclude(_) => "include is not valid",
             ApiError::Unauthorized | ApiError::UnreadableEvent => "Authentication required",
             ApiError::Forbidden => "You do not have tracking:read permission on this program",
             ApiError::NotFound => "Program not found",
             ApiError::MethodNotAllowed => "Method not allowed: use GET",
-            ApiError::Store(_) | ApiError::Panicked(_) => "Internal server error",
+            ApiError::Store(_) | ApiError::Unreadable(_) | ApiError::Panicked(_) => {
+                "Internal server error"
+            }
         }
     }
 
-    fn details(&self) -> Value {
+    fn details(&self) -> Details {
         match self {
-            ApiError::InvalidProgramId(rule) => json!({
-                "field": "programId",
-                "rule": rule.rule(),
-                "message": rule.to_string(),
-            }),
-            ApiError::MethodNotAllowed => json!({ "allow": ["GET"] }),
-            _ => json!({}),
+            ApiError::InvalidProgramId(rule) => Details::Validation {
+                field: "programId",
+                rule: rule.rule(),
+                message: rule.to_string(),
+            },
+            ApiError::InvalidInclude(rule) => Details::Validation {
+                field: INCLUDE_PARAMETER,
+                rule: rule.rule(),
+                message: rule.to_string(),
+            },
+            ApiError::MethodNotAllowed => Details::Allow { allow: ["GET"] },
+            _ => Details::None {},
         }
     }
 
@@ -105,11 +120,28 @@ struct ErrorDescription {
     status: u16,
     name: &'static str,
     message: &'static str,
-    details: Value,
+    details: Details,
+}
+
+/// `details`: `{}`, or what the client can act on, fields in the order written here.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Details {
+    None {},
+    Validation {
+        field: &'static str,
+        rule: &'static str,
+        message: String,
+    },
+    Allow {
+        allow: [&'static str; 1],
+    },
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
 
     #[test]
@@ -117,6 +149,11 @@ mod tests {
         let cases = [
             (
                 ApiError::InvalidProgramId(ProgramIdError::NotDigits),
+                400,
+                "ValidationError",
+            ),
+            (
+                ApiError::InvalidInclude(IncludeError),
                 400,
                 "ValidationError",
             ),
@@ -129,6 +166,14 @@ mod tests {
                 ApiError::Store(StoreError::Unavailable {
                     operation: "GetItem programs",
                     cause: "dispatch failure: connection refused to 127.0.0.1:8000".into(),
+                }),
+                500,
+                "InternalServerError",
+            ),
+            (
+                ApiError::Unreadable(Unreadable {
+                    field: "createdAt",
+                    cause: "\"soon\" is not an RFC 3339 timestamp with a time zone".into(),
                 }),
                 500,
                 "InternalServerError",
@@ -171,7 +216,11 @@ mod tests {
         let panicked = ApiError::Panicked(Panic(
             "panicked at src/domain/status.rs:12: index out of bounds in tracking-programs".into(),
         ));
-        for error in [store, panicked] {
+        let unreadable = ApiError::Unreadable(Unreadable {
+            field: "stripeCurrentlyDue",
+            cause: "[0]: expected a string, found a number (tracking-advertisers)".into(),
+        });
+        for error in [store, panicked, unreadable] {
             let text = serde_json::to_string(&error.body()).unwrap();
             for secret in [
                 "GetItem",
@@ -194,5 +243,19 @@ mod tests {
                 .unwrap();
         assert_eq!(body["error"]["details"]["field"], "programId");
         assert_eq!(body["error"]["details"]["rule"], "no_leading_zero");
+        // field, rule, message: the contract's order
+        let text =
+            serde_json::to_string(&ApiError::InvalidProgramId(ProgramIdError::LeadingZero).body())
+                .unwrap();
+        assert!(text.ends_with(r#""details":{"field":"programId","rule":"no_leading_zero","message":"programId must not have a leading zero"}}}"#), "{text}");
+    }
+
+    #[test]
+    fn an_unknown_include_names_the_field_and_rule() {
+        let text = serde_json::to_string(&ApiError::InvalidInclude(IncludeError).body()).unwrap();
+        assert_eq!(
+            text,
+            r#"{"data":null,"error":{"status":400,"name":"ValidationError","message":"include is not valid","details":{"field":"include","rule":"unknown_value","message":"include may contain only: nextSteps (comma-separated)"}}}"#
+        );
     }
 }

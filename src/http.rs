@@ -8,7 +8,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
-use crate::domain::{ProgramId, ProgramIdError, StatusDocument};
+use crate::domain::{INCLUDE_PARAMETER, Include, ProgramId, ProgramIdError, StatusDocument};
 use crate::error::ApiError;
 use crate::panic_net::Panic;
 use crate::principal::principal;
@@ -74,7 +74,7 @@ fn finish(
     let program_id = bounded(raw_program_id.unwrap_or_default(), 32);
     let (request_id, program_id) = (request_id.as_str(), program_id.as_str());
     match &outcome {
-        Err(error @ (ApiError::Store(_) | ApiError::Panicked(_))) => {
+        Err(error @ (ApiError::Store(_) | ApiError::Unreadable(_) | ApiError::Panicked(_))) => {
             // A corrupt record's cause quotes the stored value: bounded too.
             let cause = bounded(&error.to_string(), MAX_CAUSE_CHARS);
             tracing::error!(
@@ -101,7 +101,8 @@ fn bounded(text: &str, max_chars: usize) -> String {
     text.chars().take(max_chars).collect()
 }
 
-/// The contract's order of checks: 405, then 401 → 400 → 404 → 403 → 200.
+/// The contract's order of checks: 405, then 401 → 400 (programId, then
+/// include) → 404 → 403 → 200.
 async fn respond<S: StatusStore>(
     store: &S,
     request: &Request,
@@ -112,7 +113,13 @@ async fn respond<S: StatusStore>(
     }
     let user = principal(request).ok_or(ApiError::Unauthorized)?;
     let program_id = ProgramId::parse(raw_program_id.ok_or(ProgramIdError::Missing)?)?;
-    tracking_status(store, &user, program_id).await
+    let include = Include::parse(
+        request
+            .query_string_parameters_ref()
+            .and_then(|query| query.all(INCLUDE_PARAMETER))
+            .unwrap_or_default(),
+    )?;
+    tracking_status(store, &user, program_id, include).await
 }
 
 /// The `programId` path parameter, or else the last path segment after the route prefix.

@@ -6,19 +6,22 @@
 //! some hostile inputs (an invalid base64 body, a host header that is not a
 //! host). Under `panic = "abort"` a panic is a crashed process and a cold start.
 //! So the function takes the raw payload, strips what it never reads (body,
-//! query string, headers, cookies) before handing the rest to `lambda_http`'s
-//! conversion, and answers events it cannot read with the contract's 401: an
-//! event whose request context cannot be read carries no principal.
+//! headers, cookies, and every query parameter but `include`) before handing
+//! the rest to `lambda_http`'s conversion, and answers events it cannot read
+//! with the contract's 401: an event whose request context cannot be read
+//! carries no principal.
 
 use std::cell::Cell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
+use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Body, Context, Request, RequestExt, Response};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use crate::domain::INCLUDE_PARAMETER;
 use crate::store::StatusStore;
 use crate::{http, panic_net};
 
@@ -58,7 +61,8 @@ async fn answer<S: StatusStore>(
 }
 
 /// Converts an API Gateway event into a request, keeping only what the function
-/// reads: method, path parameters, request context and the raw path.
+/// reads: method, path parameters, request context, the raw path and the
+/// `include` query parameter.
 ///
 /// The raw path never goes through `lambda_http`'s URI building: `http::Uri`
 /// holds at most 65,534 bytes, and `lambda_http` panics ("failed to build
@@ -68,9 +72,19 @@ async fn answer<S: StatusStore>(
 /// put back as the `RawHttpPath` extension, which `http::raw_program_id` reads
 /// when there is no path parameter. Every other field the conversion keeps
 /// (method, path parameters, request context) is stored as it is, at any size.
+/// The query reaches the request only as the values of `include`
+/// (`query_string_parameters_ref`), read from the event before it is stripped.
 pub fn into_request(event: LambdaRequest) -> Option<Request> {
-    let (event, raw_path) = match event {
+    let (event, raw_path, include) = match event {
         LambdaRequest::ApiGatewayV1(mut event) => {
+            // As `lambda_http` reads a REST event: the multi-value parameters,
+            // which hold every repeat, when there are any.
+            let query = if event.multi_value_query_string_parameters.is_empty() {
+                &event.query_string_parameters
+            } else {
+                &event.multi_value_query_string_parameters
+            };
+            let include = values_of(query, INCLUDE_PARAMETER);
             event.body = None;
             event.is_base64_encoded = false;
             event.headers.clear();
@@ -80,9 +94,16 @@ pub fn into_request(event: LambdaRequest) -> Option<Request> {
             event.request_context.domain_name = None;
             event.request_context.stage = None;
             let raw_path = event.path.take();
-            (LambdaRequest::ApiGatewayV1(event), raw_path)
+            (LambdaRequest::ApiGatewayV1(event), raw_path, include)
         }
         LambdaRequest::ApiGatewayV2(mut event) => {
+            // As `lambda_http` reads an HTTP API event: `rawQueryString` when
+            // present (a repeated parameter is a repeat there, where
+            // `queryStringParameters` has joined the values with commas).
+            let include = match event.raw_query_string.as_deref() {
+                Some(raw) => raw_values_of(raw, INCLUDE_PARAMETER),
+                None => values_of(&event.query_string_parameters, INCLUDE_PARAMETER),
+            };
             event.body = None;
             event.is_base64_encoded = false;
             event.headers.clear();
@@ -92,7 +113,7 @@ pub fn into_request(event: LambdaRequest) -> Option<Request> {
             event.request_context.domain_name = None;
             event.request_context.stage = None;
             let raw_path = event.raw_path.take();
-            (LambdaRequest::ApiGatewayV2(event), raw_path)
+            (LambdaRequest::ApiGatewayV2(event), raw_path, include)
         }
         #[allow(unreachable_patterns)]
         _ => return None,
@@ -101,7 +122,33 @@ pub fn into_request(event: LambdaRequest) -> Option<Request> {
     let raw_path = raw_path
         .filter(|path| path.starts_with('/'))
         .unwrap_or_default();
-    Some(Request::from(event).with_raw_http_path(raw_path))
+    let mut request = Request::from(event).with_raw_http_path(raw_path);
+    if !include.is_empty() {
+        let query = HashMap::from([(INCLUDE_PARAMETER.to_string(), include)]);
+        request = request.with_query_string_parameters(query);
+    }
+    Some(request)
+}
+
+/// Every value of the parameter `name` in a parsed query.
+fn values_of(query: &QueryMap, name: &str) -> Vec<String> {
+    query
+        .all(name)
+        .unwrap_or_default()
+        .into_iter()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every value of the parameter `name` in a raw query string, decoded as a
+/// browser encodes a form (`%2C` is a comma, `+` a space). Only this
+/// parameter's values are kept: a query of a million other parameters costs a
+/// scan, not a million strings.
+fn raw_values_of(raw: &str, name: &str) -> Vec<String> {
+    form_urlencoded::parse(raw.as_bytes())
+        .filter(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+        .collect()
 }
 
 /// The API Gateway proxy integration response; REST (1.0) and HTTP (2.0)

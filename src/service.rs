@@ -1,8 +1,8 @@
 //! The use case: who may see which program, and which reads run when.
 
 use crate::domain::{
-    EventKind, ProgramId, StatusDocument, StatusInputs, TEST_EVENT_CAP, Timestamp, build_status,
-    can_read_tracking,
+    EventKind, Include, ProgramId, StatusDocument, StatusInputs, StripeRequirements,
+    TEST_EVENT_CAP, Timestamp, build_status, can_read_tracking, next_steps,
 };
 use crate::error::ApiError;
 use crate::principal::UserId;
@@ -13,11 +13,13 @@ use crate::store::StatusStore;
 /// The reads form two rounds on the critical path: the program, and alongside
 /// it everything keyed by the program id (test clicks, test leads, partners);
 /// once the program is known, the membership and the advertiser together.
-/// Nothing read is returned unless the policy grants access.
+/// Nothing read is returned unless the policy grants access. `include` adds
+/// parts computed from the same reads: it never costs a call.
 pub async fn tracking_status<S: StatusStore>(
     store: &S,
     user: &UserId,
     program_id: ProgramId,
+    include: Include,
 ) -> Result<StatusDocument, ApiError> {
     let program_then_access = async {
         let program = store.program(program_id).await?.ok_or(ApiError::NotFound)?;
@@ -30,10 +32,10 @@ pub async fn tracking_status<S: StatusStore>(
         if !can_read_tracking(membership.as_ref()) {
             return Err(ApiError::Forbidden);
         }
-        Ok(advertiser)
+        Ok((program, advertiser))
     };
 
-    let (advertiser, test_clicks, test_leads, has_approved_partner) = tokio::try_join!(
+    let ((program, advertiser), test_clicks, test_leads, has_approved_partner) = tokio::try_join!(
         program_then_access,
         async {
             Ok(store
@@ -48,7 +50,7 @@ pub async fn tracking_status<S: StatusStore>(
         async { Ok(store.has_approved_partner(program_id).await?) },
     )?;
 
-    Ok(build_status(
+    let mut document = build_status(
         program_id,
         StatusInputs {
             test_clicks: &test_clicks,
@@ -57,7 +59,18 @@ pub async fn tracking_status<S: StatusStore>(
             has_approved_partner,
         },
         Timestamp::now(),
-    ))
+    );
+    if include.next_steps {
+        // Only here may the lenient fields fail the request: every one of them
+        // must be readable, whichever rules hold.
+        let created_at = program.created_at?;
+        let requirements = match advertiser {
+            Some(advertiser) => advertiser.requirements?,
+            None => StripeRequirements::default(),
+        };
+        document.next_steps = Some(next_steps(&document, created_at, &requirements));
+    }
+    Ok(document)
 }
 
 #[cfg(test)]
@@ -133,24 +146,37 @@ mod tests {
     // The clock is paused: sleeps advance it exactly, so elapsed time counts
     // sequential round trips deterministically.
     #[tokio::test(start_paused = true)]
-    async fn a_200_is_two_round_trips_and_six_reads() {
-        let store = example_store();
-        let started = tokio::time::Instant::now();
-        let document = tracking_status(&store, &user("user_dev"), ProgramId::new(42).unwrap())
+    async fn a_200_is_two_round_trips_and_six_reads_with_or_without_next_steps() {
+        for include in [Include::default(), Include { next_steps: true }] {
+            let store = example_store();
+            let started = tokio::time::Instant::now();
+            let document = tracking_status(
+                &store,
+                &user("user_dev"),
+                ProgramId::new(42).unwrap(),
+                include,
+            )
             .await
             .unwrap();
-        assert_eq!(started.elapsed(), 2 * ROUND_TRIP);
-        assert_eq!(store.calls.lock().unwrap().len(), 6);
-        assert_eq!(document.statistics.pageview.test_event_count, 3);
+            assert_eq!(started.elapsed(), 2 * ROUND_TRIP, "{include:?}");
+            assert_eq!(store.calls.lock().unwrap().len(), 6, "{include:?}");
+            assert_eq!(document.statistics.pageview.test_event_count, 3);
+            assert_eq!(document.next_steps.is_some(), include.next_steps);
+        }
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_missing_program_answers_after_one_round_trip() {
         let store = example_store();
         let started = tokio::time::Instant::now();
-        let error = tracking_status(&store, &user("user_dev"), ProgramId::new(43).unwrap())
-            .await
-            .unwrap_err();
+        let error = tracking_status(
+            &store,
+            &user("user_dev"),
+            ProgramId::new(43).unwrap(),
+            Include::default(),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(error, ApiError::NotFound));
         assert_eq!(started.elapsed(), ROUND_TRIP);
         let calls = store.calls.lock().unwrap();
@@ -164,9 +190,14 @@ mod tests {
     async fn a_forbidden_caller_gets_no_data() {
         let store = example_store();
         for who in ["user_billing", "user_nobody"] {
-            let error = tracking_status(&store, &user(who), ProgramId::new(42).unwrap())
-                .await
-                .unwrap_err();
+            let error = tracking_status(
+                &store,
+                &user(who),
+                ProgramId::new(42).unwrap(),
+                Include::default(),
+            )
+            .await
+            .unwrap_err();
             assert!(matches!(error, ApiError::Forbidden), "{who}");
         }
     }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use tracking_status::domain::{Advertiser, Program};
 use tracking_status::store::records::{Dataset, Record};
 
 /// Why a fixture was refused: which record, and what is wrong with it.
@@ -68,18 +69,25 @@ pub fn parse(text: &str) -> Result<Dataset, FixtureError> {
     Ok(dataset)
 }
 
-/// What the types cannot say: keys present, non-empty and unique.
+/// What the types cannot say: keys present, non-empty and unique, and the
+/// fields the records read leniently (those only `nextSteps` reads) readable.
 fn validate(dataset: &Dataset) -> Result<(), FixtureError> {
     let mut seen = HashSet::new();
     for (i, p) in dataset.programs.iter().enumerate() {
         let at = || format!("programs[{i}] (id {})", p.id);
         non_empty(&p.workspace_id, "workspaceId").map_err(|e| bad(at(), e))?;
         non_empty(&p.advertiser_id, "advertiserId").map_err(|e| bad(at(), e))?;
+        Program::from(p.clone())
+            .created_at
+            .map_err(|e| bad(at(), e.to_string()))?;
         unique(&mut seen, ("program", p.id.to_string())).map_err(|e| bad(at(), e))?;
     }
     for (i, a) in dataset.advertisers.iter().enumerate() {
         let at = || format!("advertisers[{i}] (id {:?})", a.id);
         non_empty(&a.id, "id").map_err(|e| bad(at(), e))?;
+        Advertiser::from(a.clone())
+            .requirements
+            .map_err(|e| bad(at(), e.to_string()))?;
         unique(&mut seen, ("advertiser", a.id.clone())).map_err(|e| bad(at(), e))?;
     }
     for (i, m) in dataset.memberships.iter().enumerate() {
@@ -179,6 +187,16 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_next_steps_field_is_named() {
+        let error =
+            parse(r#"{"advertisers": [{"id": "a", "stripePastDue": ["ok", 1]}]}"#).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            r#"advertisers[0] (id "a"): stripePastDue: [1]: expected a string, found a number"#
+        );
+    }
+
+    #[test]
     fn every_array_is_optional() {
         assert_eq!(parse("{}").unwrap(), Dataset::default());
     }
@@ -214,6 +232,26 @@ mod tests {
             ),
             (
                 r#"{"advertisers": [{"id": "a", "chargesEnabled": "yes"}]}"#,
+                "advertisers[0]",
+            ),
+            (
+                r#"{"programs": [{"id": 1, "workspaceId": "w", "advertiserId": "a", "createdAt": "soon"}]}"#,
+                "programs[0]",
+            ),
+            (
+                r#"{"advertisers": [{"id": "a", "stripeDisabledReason": 3}]}"#,
+                "advertisers[0]",
+            ),
+            (
+                r#"{"advertisers": [{"id": "a", "stripeCurrentlyDue": "external_account"}]}"#,
+                "advertisers[0]",
+            ),
+            (
+                r#"{"advertisers": [{"id": "a", "stripePastDue": [1]}]}"#,
+                "advertisers[0]",
+            ),
+            (
+                r#"{"advertisers": [{"id": "a", "stripeRequirementsDeadline": "next week"}]}"#,
                 "advertisers[0]",
             ),
             (

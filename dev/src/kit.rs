@@ -16,6 +16,11 @@ use crate::load::{ensure_tables, write_fixture};
 /// `fixtures/example.json`: the seed's sample as data.
 pub const EXAMPLE_FIXTURE: &str = include_str!("../../fixtures/example.json");
 
+/// `fixtures/next-steps.json`: programs 7, 8 and 9 of workspace `ws_nova`, one
+/// per kind of `nextSteps` (every step pending; Stripe onboarding unfinished;
+/// Stripe requirements due), beside the example's program 42.
+pub const NEXT_STEPS_FIXTURE: &str = include_str!("../../fixtures/next-steps.json");
+
 /// The contract's 500, byte for byte: whatever went wrong, this is all a client sees.
 pub const INTERNAL_ERROR_BODY: &str = r#"{"data":null,"error":{"status":500,"name":"InternalServerError","message":"Internal server error","details":{}}}"#;
 
@@ -27,7 +32,7 @@ pub fn example_store() -> MemoryStore {
 /// Every file in `events/`, in name order, compiled in (name without `.json`, text), so the
 /// files cannot drift from the tests; `tests/api/handler.rs` checks the list
 /// against the directory.
-pub const EVENTS: [(&str, &str); 14] = [
+pub const EVENTS: [(&str, &str); 17] = [
     (
         "http-200-jwt-member",
         include_str!("../../events/http-200-jwt-member.json"),
@@ -37,12 +42,20 @@ pub const EVENTS: [(&str, &str); 14] = [
         include_str!("../../events/http-200-member.json"),
     ),
     (
+        "http-200-next-steps",
+        include_str!("../../events/http-200-next-steps.json"),
+    ),
+    (
         "http-200-owner",
         include_str!("../../events/http-200-owner.json"),
     ),
     (
         "http-400-leading-zero",
         include_str!("../../events/http-400-leading-zero.json"),
+    ),
+    (
+        "http-400-unknown-include",
+        include_str!("../../events/http-400-unknown-include.json"),
     ),
     (
         "http-401-no-principal",
@@ -63,6 +76,10 @@ pub const EVENTS: [(&str, &str); 14] = [
     (
         "rest-200-member",
         include_str!("../../events/rest-200-member.json"),
+    ),
+    (
+        "rest-200-next-steps",
+        include_str!("../../events/rest-200-next-steps.json"),
     ),
     (
         "rest-200-owner-principal-id",
@@ -199,7 +216,12 @@ pub fn unique_tables() -> TableNames {
 /// Fresh tables in the test command's DynamoDB Local holding the fixture,
 /// loaded through the `seed` code path.
 pub async fn seeded_tables(fixture_json: &str) -> TableNames {
-    let dataset = fixture::parse(fixture_json).expect("a valid fixture");
+    seeded_tables_with_all(&[fixture_json]).await
+}
+
+/// `seeded_tables` for several fixtures, written one after the other, as
+/// `seed` run once per file writes them.
+pub async fn seeded_tables_with_all(fixtures: &[&str]) -> TableNames {
     let tables = unique_tables();
     let client = aws_sdk_dynamodb::Client::from_conf(
         client_config(&dynamodb_local_endpoint()).await.build(),
@@ -207,8 +229,11 @@ pub async fn seeded_tables(fixture_json: &str) -> TableNames {
     ensure_tables(&client, &tables)
         .await
         .expect("tables created");
-    write_fixture(&client, &tables, &dataset)
-        .await
-        .expect("fixture written");
+    for fixture_json in fixtures {
+        let dataset = fixture::parse(fixture_json).expect("a valid fixture");
+        write_fixture(&client, &tables, &dataset)
+            .await
+            .expect("fixture written");
+    }
     tables
 }

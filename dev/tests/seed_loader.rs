@@ -71,6 +71,51 @@ async fn seed_loads_the_example_and_the_function_serves_it() {
     );
 }
 
+/// The real `seed`, run once per file as the README's first command does, and
+/// a dashboard's request for `nextSteps` of the program that needs every step.
+#[tokio::test]
+async fn seed_loads_the_next_steps_fields_and_the_function_reads_them() {
+    let tables = unique_tables();
+    for file in ["example.json", "next-steps.json"] {
+        let fixture = format!("{}/../fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
+        let output = run_seed(&tables, &fixture);
+        assert!(
+            output.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let store = DynamoStore::new(client().await, tables);
+    let mut event: Value = serde_json::from_str(EVENTS[1].1).unwrap(); // http-200-member
+    event["pathParameters"]["programId"] = Value::from("7");
+    event["rawPath"] = Value::from("/api/tracking/status/7");
+    event["rawQueryString"] = Value::from("include=nextSteps");
+    let payload = RawValue::from_string(event.to_string()).unwrap();
+    let response = invoke(&store, &payload, Context::default()).await;
+    check_contract(&response).unwrap();
+    assert_eq!(response.status_code, 200, "{}", response.body);
+    let body: Value = serde_json::from_str(&response.body).unwrap();
+    let codes: Vec<&str> = body["data"]["nextSteps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "send_test_click",
+            "send_test_lead",
+            "connect_stripe",
+            "approve_a_partner"
+        ]
+    );
+    assert_eq!(
+        body["data"]["nextSteps"][0]["waitingSince"],
+        "2026-11-20T09:00:00.000Z"
+    );
+}
+
 #[tokio::test]
 async fn a_malformed_fixture_names_the_record_and_writes_nothing() {
     let tables = unique_tables();

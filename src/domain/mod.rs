@@ -3,11 +3,17 @@
 //! Nothing in here knows about HTTP, Lambda or DynamoDB: the store adapters turn
 //! their records into these types, and the HTTP layer serializes the result.
 
+mod include;
+mod next_steps;
 mod policy;
 mod program_id;
 mod status;
 mod timestamp;
 
+pub use include::{INCLUDE_PARAMETER, Include, IncludeError, NEXT_STEPS};
+pub use next_steps::{
+    NextStep, NextStepCode, NextStepDetails, Step, StripeBlock, StripeRequirements, next_steps,
+};
 pub use policy::can_read_tracking;
 pub use program_id::{ProgramId, ProgramIdError};
 pub use status::{
@@ -19,16 +25,30 @@ pub use timestamp::{Timestamp, TimestampError};
 /// How many test events of one kind the status counts at most.
 pub const TEST_EVENT_CAP: usize = 10;
 
+/// A stored value that only the opt-in parts of the document read, and that
+/// cannot be read. It is kept, not refused, when the record is read, so that
+/// it fails only the requests that use it (a 500 with `include=nextSteps`),
+/// never the seed's document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {cause}")]
+pub struct Unreadable {
+    /// The stored field's name, as other services write it.
+    pub field: &'static str,
+    pub cause: String,
+}
+
 /// The program record, reduced to what this endpoint needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Program {
     pub id: ProgramId,
     pub workspace_id: String,
     pub advertiser_id: String,
+    /// When the program was created (read by `nextSteps` only).
+    pub created_at: Result<Option<Timestamp>, Unreadable>,
 }
 
 /// The advertiser's Stripe state; every field may be missing in storage.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Advertiser {
     pub stripe_connection_status: Option<String>,
     pub stripe_account_id: Option<String>,
@@ -36,6 +56,22 @@ pub struct Advertiser {
     pub payouts_enabled: Option<bool>,
     pub details_submitted: Option<bool>,
     pub stripe_connected_at: Option<Timestamp>,
+    /// Stripe's requirements (read by `nextSteps` only).
+    pub requirements: Result<StripeRequirements, Unreadable>,
+}
+
+impl Default for Advertiser {
+    fn default() -> Self {
+        Advertiser {
+            stripe_connection_status: None,
+            stripe_account_id: None,
+            charges_enabled: None,
+            payouts_enabled: None,
+            details_submitted: None,
+            stripe_connected_at: None,
+            requirements: Ok(StripeRequirements::default()),
+        }
+    }
 }
 
 /// A user's membership in a workspace.

@@ -1,6 +1,6 @@
 use serde::Serialize;
 
-use super::{Advertiser, ProgramId, TEST_EVENT_CAP, TestEvent, Timestamp};
+use super::{Advertiser, NextStep, ProgramId, TEST_EVENT_CAP, TestEvent, Timestamp};
 
 /// The connection status shown when the advertiser record or the field is missing.
 pub const NOT_CONNECTED: &str = "not_connected";
@@ -16,6 +16,9 @@ pub struct StatusDocument {
     pub statistics: Statistics,
     pub has_partners: bool,
     pub last_updated: Timestamp,
+    /// Only with `include=nextSteps`; without it the document is the seed's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_steps: Option<Vec<NextStep>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -146,6 +149,7 @@ pub fn build_status(
         },
         has_partners: inputs.has_approved_partner,
         last_updated: generated_at,
+        next_steps: None,
     }
 }
 
@@ -270,6 +274,7 @@ mod tests {
             payouts_enabled: Some(false),
             details_submitted: Some(true),
             stripe_connected_at: Some(ts("2026-05-01T10:00:00+02:00")),
+            ..Advertiser::default()
         };
         let cases: Vec<(Option<Advertiser>, serde_json::Value)> = vec![
             (

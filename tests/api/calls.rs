@@ -3,6 +3,7 @@
 use crate::common;
 
 use common::{CallRecorder, EXAMPLE_FIXTURE, read, request_as, seeded_store_with};
+use lambda_http::RequestExt;
 use serde_json::Value;
 use tracking_status::http::handle;
 
@@ -72,6 +73,40 @@ async fn a_200_takes_six_calls_in_two_round_trips() {
         calls.len()
     );
     assert_eq!(round_trips, 2, "{calls:#?}");
+}
+
+/// `include=nextSteps` is computed from the same six reads: no more calls, no
+/// more round trips, and the same requests (the projections read the new
+/// fields whether or not a request asks for them).
+#[tokio::test]
+async fn next_steps_cost_no_more_calls_or_round_trips() {
+    let recorder = CallRecorder::default();
+    let store = seeded_store_with(EXAMPLE_FIXTURE, Some(recorder.clone())).await;
+    let mut requests = Vec::new();
+    for include in [None, Some("nextSteps")] {
+        recorder.clear();
+        let mut request = request_as(Some("user_dev"), "42");
+        if let Some(include) = include {
+            request = request.with_query_string_parameters(std::collections::HashMap::from([(
+                "include".to_string(),
+                include.to_string(),
+            )]));
+        }
+        let (status, body) = read(handle(&store, request).await);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"]["nextSteps"].is_array(), include.is_some());
+        let calls = recorder.calls();
+        assert_eq!(calls.len(), 6, "{include:?}: {calls:#?}");
+        assert_eq!(recorder.sequential_round_trips(), 2, "{include:?}");
+        assert_reads_select_exactly(&calls);
+        let mut sent: Vec<String> = calls.iter().map(|c| c.request.to_string()).collect();
+        sent.sort();
+        requests.push(sent);
+    }
+    assert_eq!(
+        requests[0], requests[1],
+        "the same requests with or without nextSteps"
+    );
 }
 
 #[tokio::test]

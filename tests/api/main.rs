@@ -10,6 +10,7 @@ mod endpoint;
 mod faults;
 mod handler;
 mod hostile;
+mod next_steps;
 mod openapi;
 mod release_binary;
 mod template;

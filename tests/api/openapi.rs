@@ -5,10 +5,13 @@
 use crate::common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::{EXAMPLE_FIXTURE, request_as, seeded_store};
-use lambda_http::{Body, Request, Response};
+use common::{
+    EXAMPLE_FIXTURE, NEXT_STEPS_FIXTURE, request_as, seeded_store, seeded_tables_with_all,
+};
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
 use tracking_status::http::handle;
+use tracking_status::store::dynamodb::DynamoStore;
 
 fn openapi() -> Value {
     let path = format!("{}/openapi.yaml", env!("CARGO_MANIFEST_DIR"));
@@ -74,6 +77,13 @@ fn assert_conforms(document: &Value, response: Response<Body>) -> u16 {
     status
 }
 
+fn with_include(request: Request, include: &str) -> Request {
+    request.with_query_string_parameters(std::collections::HashMap::from([(
+        "include".to_string(),
+        include.to_string(),
+    )]))
+}
+
 fn with_method(mut request: Request, method: &str) -> Request {
     *request.method_mut() = method.parse().unwrap();
     request
@@ -109,6 +119,14 @@ async fn every_status_conforms_to_openapi_yaml() {
             405,
         ),
         (request_as(Some("user_dev"), "500"), 500),
+        (
+            with_include(request_as(Some("user_dev"), "42"), "nextSteps"),
+            200,
+        ),
+        (
+            with_include(request_as(Some("user_dev"), "42"), "everything"),
+            400,
+        ),
     ];
     let mut seen = Vec::new();
     for (request, expected) in cases {
@@ -125,8 +143,82 @@ async fn every_status_conforms_to_openapi_yaml() {
             .map(|k| k.parse().unwrap())
             .collect();
     listed.sort();
+    seen.sort();
     seen.dedup();
     assert_eq!(seen, listed);
+}
+
+/// Every kind of `nextSteps` item, as the handler really answers it, conforms.
+#[tokio::test]
+async fn next_steps_responses_conform_to_openapi_yaml() {
+    let document = openapi();
+    let tables = seeded_tables_with_all(&[EXAMPLE_FIXTURE, NEXT_STEPS_FIXTURE]).await;
+    let store = DynamoStore::new(common::client(None).await, tables);
+    let mut codes = Vec::new();
+    for program_id in ["7", "8", "9", "42"] {
+        let response = handle(
+            &store,
+            with_include(request_as(Some("user_owner"), program_id), "nextSteps"),
+        )
+        .await;
+        let body: Value = match response.body() {
+            Body::Text(text) => serde_json::from_str(text).unwrap(),
+            other => panic!("{other:?}"),
+        };
+        for item in body["data"]["nextSteps"].as_array().unwrap() {
+            codes.push(item["code"].as_str().unwrap().to_string());
+        }
+        assert_eq!(assert_conforms(&document, response), 200, "{program_id}");
+    }
+    codes.sort();
+    codes.dedup();
+    // together, programs 7, 8, 9 and 42 give every code the document lists
+    let mut all: Vec<String> = document["components"]["schemas"]["NextStepCode"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|code| code.as_str().unwrap().to_string())
+        .collect();
+    all.sort();
+    assert_eq!(codes, all);
+}
+
+#[tokio::test]
+async fn the_next_step_schema_rejects_what_the_contract_forbids() {
+    let document = openapi();
+    let schema = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": "#/components/schemas/NextStep",
+        "components": document["components"],
+    });
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let block = json!({"chargesEnabled": true, "payoutsEnabled": false, "disabledReason": null,
+        "currentlyDue": [], "pastDue": ["external_account"], "deadline": null});
+    assert!(validator.is_valid(
+        &json!({"step": "payments", "code": "resolve_stripe_requirements",
+        "waitingSince": "2026-05-01T08:00:00.000Z", "details": block})
+    ));
+    assert!(
+        validator.is_valid(&json!({"step": "partners", "code": "approve_a_partner",
+        "waitingSince": null, "details": {}}))
+    );
+    for bad in [
+        // a code of another step
+        json!({"step": "pageview", "code": "send_test_lead", "waitingSince": null, "details": {}}),
+        // an unknown code
+        json!({"step": "pageview", "code": "install_the_tracker", "waitingSince": null, "details": {}}),
+        // the Stripe block where {} belongs, and {} where the block belongs
+        json!({"step": "partners", "code": "approve_a_partner", "waitingSince": null, "details": block}),
+        json!({"step": "payments", "code": "finish_stripe_onboarding", "waitingSince": null, "details": {}}),
+        // connect_stripe without its status
+        json!({"step": "payments", "code": "connect_stripe", "waitingSince": null, "details": {}}),
+        // a timestamp without milliseconds
+        json!({"step": "partners", "code": "approve_a_partner", "waitingSince": "2026-05-01T08:00:00Z", "details": {}}),
+        // waitingSince is always present
+        json!({"step": "partners", "code": "approve_a_partner", "details": {}}),
+    ] {
+        assert!(!validator.is_valid(&bad), "{bad}");
+    }
 }
 
 #[tokio::test]
