@@ -32,6 +32,8 @@ use tracking_status_dev::localhost_tls;
 use tracking_status_dev::runtime_api::{Answer, Function, RuntimeApi};
 
 const EVENT: &str = include_str!("../events/http-200-member.json");
+/// The same request with `include=nextSteps`.
+const EVENT_NEXT_STEPS: &str = include_str!("../events/http-200-next-steps.json");
 
 fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -162,11 +164,22 @@ async fn warm(
     function: &Function,
     runs: usize,
     check: bool,
+    each: impl FnMut(usize),
+) -> Vec<Duration> {
+    warm_with(function, EVENT, runs, check, each).await
+}
+
+/// `warm` with another event.
+async fn warm_with(
+    function: &Function,
+    event: &str,
+    runs: usize,
+    check: bool,
     mut each: impl FnMut(usize),
 ) -> Vec<Duration> {
     let mut latencies = Vec::with_capacity(runs);
     for i in 0..runs {
-        let (sent, answer) = function.api.invoke(EVENT).await;
+        let (sent, answer) = function.api.invoke(event).await;
         if check {
             assert_ok(&answer);
         }
@@ -197,15 +210,20 @@ fn cold_summary(cold: &[Cold]) -> (Duration, Duration, Duration) {
 // ---------------------------------------------------------------------------
 // CPU per warm request, in process.
 
-fn cpu_per_request() -> (Duration, Duration, usize) {
+fn cpu_per_request(event: &str) -> (Duration, Duration, usize) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let store =
         MemoryStore::new(serde_json::from_str(include_str!("../fixtures/example.json")).unwrap());
-    let payload = serde_json::value::RawValue::from_string(EVENT.to_string()).unwrap();
+    let payload = serde_json::value::RawValue::from_string(event.to_string()).unwrap();
     let real = runtime.block_on(invoke(&store, &payload, lambda_http::Context::default()));
+    assert_eq!(real.status_code, 200, "{}", real.body);
+    assert_eq!(
+        real.body.contains(r#""nextSteps":["#),
+        event.contains("include=nextSteps")
+    );
     let body_size = real.body.len();
     let static_response = ProxyResponse {
         status_code: 200,
@@ -247,7 +265,7 @@ fn main() {
     runtime.block_on(process_benchmarks());
     drop(runtime);
 
-    let (ours_cpu, static_cpu, body_size) = cpu_per_request();
+    let (ours_cpu, static_cpu, body_size) = cpu_per_request(EVENT);
     println!(
         "{:<62} {:.2} / {:.2} (body {body_size} B)",
         "CPU per warm request, in-memory store / static body (us)",
@@ -258,6 +276,12 @@ fn main() {
         "{:<62} {:.1}",
         "CPU ratio, ours / static",
         ours_cpu.as_secs_f64() / static_cpu.as_secs_f64()
+    );
+    let (next_steps_cpu, _, next_steps_body) = cpu_per_request(EVENT_NEXT_STEPS);
+    println!(
+        "{:<62} {:.2} (body {next_steps_body} B)",
+        "  the same with include=nextSteps (us)",
+        next_steps_cpu.as_secs_f64() * 1e6
     );
 }
 
@@ -325,6 +349,10 @@ async fn process_benchmarks() {
     drop(process);
     let our_warm = median(&mut latencies);
     let our_p99 = percentile(&mut latencies, 99.0);
+    let process = spawn(&function, &dynamodb, &[]).await;
+    let mut next_steps_latencies =
+        warm_with(&process, EVENT_NEXT_STEPS, warm_runs, true, |_| {}).await;
+    drop(process);
 
     let hello_process = spawn(&hello, &dynamodb, &[]).await;
     let mut hello_latencies = warm(&hello_process, warm_runs, false, |_| {}).await;
@@ -372,6 +400,14 @@ async fn process_benchmarks() {
     line(
         "warm latency median / p99 (ms)",
         format!("{:.3} / {:.3} (n = {warm_runs})", ms(our_warm), ms(our_p99)),
+    );
+    line(
+        "  the same with include=nextSteps, median / p99 (ms)",
+        format!(
+            "{:.3} / {:.3}",
+            ms(median(&mut next_steps_latencies)),
+            ms(percentile(&mut next_steps_latencies, 99.0))
+        ),
     );
     line(
         "hello world warm latency median (ms)",
@@ -432,6 +468,19 @@ async fn process_benchmarks() {
     line(
         "consumed RCU per request (goal <= 3.5)",
         format!("{:.2}", units / counted as f64),
+    );
+    let process = spawn(&function, proxy.endpoint(), &[("WARM_UP_CONNECTION", "0")]).await;
+    proxy.reset_observed();
+    warm_with(&process, EVENT_NEXT_STEPS, counted, true, |_| {}).await;
+    drop(process);
+    let (calls, units) = proxy.observed();
+    line(
+        "  the same with include=nextSteps: calls / RCU per request",
+        format!(
+            "{:.2} / {:.2}",
+            calls as f64 / counted as f64,
+            units / counted as f64
+        ),
     );
 
     // What init spends on the SDK: config load and client construction.

@@ -246,7 +246,7 @@ check_reachable_from_container() {
 }
 
 # start_dynamodb_for_containers ENV_VARS_FILE: DynamoDB Local on DYNAMODB_PORT (else a free
-# port), reachable from containers, with fixtures/example.json loaded by `seed` into the default
+# port), reachable from containers, with fixtures/example.json and next-steps.json loaded by `seed` into the default
 # table names behind TABLE_PREFIX (default: a prefix of this run's own); writes the
 # `sam local --env-vars` file that points TrackingStatusFunction at them.
 # Sets DYNAMODB_LOCAL_PID (stop_dynamodb_local stops it) and DYNAMODB_CONTAINER_ENDPOINT.
@@ -265,8 +265,9 @@ start_dynamodb_for_containers() {
   export PROGRAMS_TABLE="${prefix}tracking-programs" ADVERTISERS_TABLE="${prefix}tracking-advertisers" \
     MEMBERSHIPS_TABLE="${prefix}tracking-memberships" EVENTS_TABLE="${prefix}tracking-events" \
     PARTNER_PROGRAMS_TABLE="${prefix}tracking-partner-programs"
-  log "loading fixtures/example.json with seed"
+  log "loading fixtures/example.json and fixtures/next-steps.json with seed"
   AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port" cargo run --quiet --bin seed -- fixtures/example.json || return 1
+  AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port" cargo run --quiet --bin seed -- fixtures/next-steps.json || return 1
 
   python3 - "$env_file" "$DYNAMODB_CONTAINER_ENDPOINT" <<'PY'
 import json, os, sys

@@ -34,8 +34,9 @@ export PROGRAMS_TABLE="${prefix}programs" ADVERTISERS_TABLE="${prefix}advertiser
   MEMBERSHIPS_TABLE="${prefix}memberships" EVENTS_TABLE="${prefix}events" \
   PARTNER_PROGRAMS_TABLE="${prefix}partner-programs"
 
-log "loading fixtures/example.json with seed"
+log "loading fixtures/example.json and fixtures/next-steps.json with seed"
 cargo run --quiet --bin seed -- fixtures/example.json
+cargo run --quiet --bin seed -- fixtures/next-steps.json
 
 lambda_port="$(free_port)"
 log "cargo lambda watch on 127.0.0.1:$lambda_port"

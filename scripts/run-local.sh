@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the service locally with the example data (fixtures/example.json, loaded by `seed` into
+# Runs the service locally with the example data (fixtures/example.json, the shared example, and
+# fixtures/next-steps.json, programs 7-9 for ?include=nextSteps; loaded by `seed` into
 # DynamoDB Local). Installs what it needs; Ctrl-C stops everything it started.
 #
 #   scripts/run-local.sh         cargo lambda watch on 127.0.0.1:9000: a debug build, rebuilt on
@@ -7,7 +8,7 @@
 #   scripts/run-local.sh --api   sam local start-api on 127.0.0.1:3000: the HTTP API route of
 #                                local/template.yaml behind a local session authorizer
 #                                (cookie session=<userId>), the release build in a container;
-#                                checks five requests, then serves (scripts/start-api-check.sh).
+#                                checks nine requests, then serves (scripts/start-api-check.sh).
 #                                Needs Docker: installed (Debian, root) and started if missing.
 #
 #   DYNAMODB_PORT (default 8000)  where DynamoDB Local listens
@@ -50,8 +51,9 @@ trap 'exit 130' INT TERM
 start_dynamodb_local "$dynamodb_port"
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamodb_port"
 
-log "loading fixtures/example.json (the shared example fixture)"
+log "loading fixtures/example.json (the shared example fixture) and fixtures/next-steps.json"
 cargo run --quiet --bin seed -- fixtures/example.json
+cargo run --quiet --bin seed -- fixtures/next-steps.json
 
 log "serving the function on 127.0.0.1:$lambda_port; in another shell:"
 log "  .local/venv/bin/cargo-lambda lambda invoke tracking-status -A 127.0.0.1 -P $lambda_port --data-file events/http-200-member.json"

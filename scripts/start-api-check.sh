@@ -128,9 +128,15 @@ check "cookie without session: refused by the authorizer" 403 \
 check "session=user_billing: the contract's 403" 403 \
   'body["data"] is None and body["error"]["status"] == 403 and body["error"]["name"] == "ForbiddenError"' \
   -b session=user_billing "$url/42"
-check "session=user_dev, program 7: the contract's 404" 404 \
+check "session=user_dev, program 43: the contract's 404" 404 \
   'body["data"] is None and body["error"]["status"] == 404' \
-  -b session=user_dev "$url/7"
+  -b session=user_dev "$url/43"
+check "?include=nextSteps, program 7: every step's item" 200 \
+  '[i["code"] for i in body["data"]["nextSteps"]] == ["send_test_click", "send_test_lead", "connect_stripe", "approve_a_partner"] and list(body["data"])[-2:] == ["lastUpdated", "nextSteps"]' \
+  -b session=user_owner "$url/7?include=nextSteps"
+check "a repeated include with an unknown value: 400" 400 \
+  'body["error"]["details"] == {"field": "include", "rule": "unknown_value", "message": "include may contain only: nextSteps (comma-separated)"}' \
+  -b session=user_owner "$url/7?include=nextSteps&include=everything"
 check "a local dashboard's origin may read it" 200 \
   'body["data"]["programId"] == "42" and headers.get("access-control-allow-origin") == "http://localhost:5173" and headers.get("access-control-allow-credentials") == "true"' \
   -H "Origin: http://localhost:5173" -b session=user_owner "$url/42"
