@@ -26,7 +26,7 @@ use tracking_status_dev::kit::{self, EVENTS, check_contract_in_memory};
 pub const LAMBDA_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
 
 /// Keys the function or `lambda_http` read, so that splices land where it matters.
-const KNOWN_KEYS: [&str; 34] = [
+const KNOWN_KEYS: [&str; 35] = [
     "requestContext",
     "authorizer",
     "lambda",
@@ -56,6 +56,7 @@ const KNOWN_KEYS: [&str; 34] = [
     "queryStringParameters",
     "multiValueQueryStringParameters",
     "rawQueryString",
+    "include",
     "version",
     "stageVariables",
     "host",

@@ -188,6 +188,8 @@ prop_compose! {
         domain in sized(Just("api.example.com".to_string()), "", 60),
         request_id in sized(Just("req".to_string()), "", 60),
         query in sized(Just(String::new()), "q=", 60),
+        // `include` is read (and may be a 400); any other parameter is ignored.
+        include in prop::sample::select(vec!["", "nextSteps", ",nextSteps,", "nextSteps,bogus", "NextSteps", "%00"]),
         method in method(),
         context in context_change(),
         body in prop_oneof![6 => Just(Value::Null), 2 => any::<String>().prop_map(Value::from), 1 => json_value()],
@@ -212,12 +214,12 @@ prop_compose! {
             event["httpMethod"] = Value::from(method);
             event["requestContext"]["path"] = Value::from(context_path);
             event["resource"] = Value::from(route_key);
-            event["queryStringParameters"] = json!({"q": query});
+            event["queryStringParameters"] = json!({"q": query, "include": include});
         } else {
             event["requestContext"]["http"]["method"] = Value::from(method);
             event["requestContext"]["http"]["path"] = Value::from(context_path);
             event["routeKey"] = Value::from(route_key);
-            event["rawQueryString"] = Value::from(query);
+            event["rawQueryString"] = Value::from(format!("include={include}&{query}"));
         }
         event["requestContext"]["stage"] = Value::from(stage);
         event["requestContext"]["domainName"] = Value::from(domain);
