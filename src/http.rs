@@ -22,6 +22,7 @@ const ROUTE_PREFIX: &str = "/api/tracking/status/";
 /// Handles one request. Never fails: every outcome is a response of the contract.
 pub async fn handle<S: StatusStore>(store: &S, request: Request) -> Response<Body> {
     let started = Instant::now();
+    let calls_before = store.calls_made();
     let request_id = api_request_id(&request);
     let raw_program_id = raw_program_id(&request);
     let outcome = respond(store, &request, raw_program_id.as_deref()).await;
@@ -29,6 +30,7 @@ pub async fn handle<S: StatusStore>(store: &S, request: Request) -> Response<Bod
         started,
         request_id.as_deref(),
         raw_program_id.as_deref(),
+        store.calls_made().saturating_sub(calls_before),
         outcome,
     )
 }
@@ -40,26 +42,35 @@ pub fn unreadable_event(lambda_request_id: &str) -> Response<Body> {
         Instant::now(),
         Some(lambda_request_id),
         None,
+        0,
         Err(ApiError::UnreadableEvent),
     )
 }
 
 /// The answer to an invocation whose handling panicked (`panic_net`): the
 /// contract's 500, logged at ERROR with the panic's location and message.
-pub fn panicked(started: Instant, lambda_request_id: &str, panic: Panic) -> Response<Body> {
+pub fn panicked(
+    started: Instant,
+    lambda_request_id: &str,
+    dynamodb_calls: u64,
+    panic: Panic,
+) -> Response<Body> {
     finish(
         started,
         Some(lambda_request_id),
         None,
+        dynamodb_calls,
         Err(ApiError::Panicked(panic)),
     )
 }
 
-/// Builds the response and writes the request's one log line.
+/// Builds the response and writes the request's one log line, which is also
+/// the request's metrics (`telemetry`: duration and DynamoDB calls by status class).
 fn finish(
     started: Instant,
     request_id: Option<&str>,
     raw_program_id: Option<&str>,
+    dynamodb_calls: u64,
     outcome: Result<StatusDocument, ApiError>,
 ) -> Response<Body> {
     let response = match &outcome {
@@ -67,6 +78,11 @@ fn finish(
         Err(error) => error_response(error),
     };
     let status = response.status().as_u16();
+    let status_class = match status {
+        200..=299 => "2xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    };
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     // Both come from the event and are bounded, so a hostile event cannot flood
     // the log (API Gateway's request ids are 36 characters).
@@ -81,15 +97,25 @@ fn finish(
                 request_id,
                 program_id,
                 status,
+                status_class,
                 duration_ms,
+                dynamodb_calls,
                 cause,
                 "request failed"
             )
         }
         Err(error @ ApiError::UnreadableEvent) => {
-            tracing::warn!(request_id, program_id, status, duration_ms, cause = %error, "request refused")
+            tracing::warn!(request_id, program_id, status, status_class, duration_ms, dynamodb_calls, cause = %error, "request refused")
         }
-        _ => tracing::info!(request_id, program_id, status, duration_ms, "request"),
+        _ => tracing::info!(
+            request_id,
+            program_id,
+            status,
+            status_class,
+            duration_ms,
+            dynamodb_calls,
+            "request"
+        ),
     }
     response
 }

@@ -33,11 +33,15 @@ pub async fn invoke<S: StatusStore>(
     context: Context,
 ) -> ProxyResponse {
     let started = Instant::now();
+    let calls_before = store.calls_made();
     let lambda_request_id = context.request_id.clone();
     let payload_v2 = Cell::new(false);
     let response = match panic_net::catch(answer(store, payload, context, &payload_v2)).await {
         Ok(response) => response,
-        Err(panic) => http::panicked(started, &lambda_request_id, panic),
+        Err(panic) => {
+            let calls = store.calls_made().saturating_sub(calls_before);
+            http::panicked(started, &lambda_request_id, calls, panic)
+        }
     };
     ProxyResponse::from(response).for_payload_v2(payload_v2.get())
 }

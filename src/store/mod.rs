@@ -64,4 +64,12 @@ pub trait StatusStore: Send + Sync {
         &self,
         program_id: ProgramId,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// How many calls this store has started to its backend since it was
+    /// built; a request's count is the difference (Lambda hands a process one
+    /// request at a time). For the request's metrics only: a store without a
+    /// backend makes none.
+    fn calls_made(&self) -> u64 {
+        0
+    }
 }

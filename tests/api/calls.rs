@@ -109,6 +109,54 @@ async fn next_steps_cost_no_more_calls_or_round_trips() {
     );
 }
 
+/// The request's log line (also its EMF metrics) counts the calls the
+/// recorder sees on the wire.
+#[test]
+fn the_request_line_counts_the_calls_on_the_wire() {
+    use tracking_status::telemetry::json_subscriber;
+    let captured = common::CapturedLogs::default();
+    let sink = captured.clone();
+    let recorder = CallRecorder::default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let cases = [
+        (Some("user_dev"), "42", 200),
+        (Some("user_dev"), "43", 404),
+        (Some("user_billing"), "42", 403),
+        (Some("user_dev"), "042", 400),
+        (None, "42", 401),
+    ];
+    tracing::subscriber::with_default(json_subscriber(None, move || sink.clone()), || {
+        runtime.block_on(async {
+            let store = seeded_store_with(EXAMPLE_FIXTURE, Some(recorder.clone())).await;
+            for (user, program_id, expected) in cases {
+                recorder.clear();
+                captured.take_lines();
+                let (status, _) = read(handle(&store, request_as(user, program_id)).await);
+                assert_eq!(status, expected);
+                let lines: Vec<Value> = captured
+                    .take_lines()
+                    .into_iter()
+                    .filter(|line| line["status"].is_number())
+                    .collect();
+                assert_eq!(lines.len(), 1, "{lines:#?}");
+                assert_eq!(
+                    lines[0]["dynamodb_calls"],
+                    recorder.calls().len(),
+                    "{expected}: {}",
+                    lines[0]
+                );
+                if expected == 200 {
+                    assert_eq!(lines[0]["dynamodb_calls"], 6);
+                    assert_eq!(lines[0]["status_class"], "2xx");
+                }
+            }
+        });
+    });
+}
+
 #[tokio::test]
 async fn error_paths_cost_no_more() {
     let recorder = CallRecorder::default();

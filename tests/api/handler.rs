@@ -76,16 +76,28 @@ fn one_log_line_per_request_with_id_program_status_and_duration() {
     let lines = logs_of(&store, requests);
     assert_eq!(lines.len(), EVENTS.len(), "{lines:#?}");
     for ((name, _), line) in EVENTS.iter().zip(&lines) {
-        let fields = &line["fields"];
-        assert_eq!(fields["status"], expected_status(name), "{line}");
+        let status = expected_status(name);
+        assert_eq!(line["status"], status, "{line}");
         // each sample event's API Gateway request id is its file name
-        assert_eq!(fields["request_id"], *name, "{line}");
+        assert_eq!(line["request_id"], *name, "{line}");
         assert!(
-            fields["duration_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+            line["duration_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
             "{line}"
         );
-        assert!(fields["program_id"].is_string(), "{line}");
+        assert!(line["program_id"].is_string(), "{line}");
         assert_eq!(line["level"], "INFO");
+        // the same line is the request's metrics (EMF): by status class, and
+        // no DynamoDB call over the in-memory store
+        assert_eq!(
+            line["status_class"],
+            format!("{}xx", status / 100),
+            "{line}"
+        );
+        assert_eq!(line["dynamodb_calls"], 0, "{line}");
+        let metrics = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(metrics["Dimensions"], serde_json::json!([["status_class"]]));
+        assert_eq!(metrics["Metrics"][0]["Name"], "duration_ms");
+        assert_eq!(metrics["Metrics"][1]["Name"], "dynamodb_calls");
     }
 }
 
@@ -96,7 +108,7 @@ fn ids_from_the_event_are_bounded_in_the_log() {
     event["pathParameters"]["programId"] = Value::from("9".repeat(100_000));
     let lines = logs_of(&example_store(), vec![parse(&event.to_string())]);
     assert_eq!(lines.len(), 1, "{lines:#?}");
-    let fields = &lines[0]["fields"];
+    let fields = &lines[0];
     assert_eq!(fields["request_id"], "r".repeat(64));
     assert_eq!(fields["program_id"], "9".repeat(32));
     assert_eq!(fields["status"], 400);
@@ -112,16 +124,13 @@ fn a_500_logs_its_cause_and_nothing_secret() {
     drop(runtime);
 
     let lines = logs_of(&store, vec![parse(EVENTS[1].1)]); // http-200-member
-    let request_lines: Vec<&Value> = lines
-        .iter()
-        .filter(|l| l["fields"]["status"].is_number())
-        .collect();
+    let request_lines: Vec<&Value> = lines.iter().filter(|l| l["status"].is_number()).collect();
     assert_eq!(request_lines.len(), 1, "{lines:#?}");
     let line = request_lines[0];
     assert_eq!(line["level"], "ERROR");
-    assert_eq!(line["fields"]["status"], 500);
-    assert_eq!(line["fields"]["request_id"], "http-200-member");
-    let cause = line["fields"]["cause"].as_str().unwrap();
+    assert_eq!(line["status"], 500);
+    assert_eq!(line["request_id"], "http-200-member");
+    let cause = line["cause"].as_str().unwrap();
     assert!(
         cause.contains("GetItem") || cause.contains("Query"),
         "{cause}"

@@ -96,9 +96,9 @@ async fn a_panic_inside_a_request_is_the_contracts_500_and_the_process_serves_on
     assert_eq!(lines.len(), 1, "{text}");
     let line: Value = serde_json::from_str(lines[0]).expect("a JSON log line");
     assert_eq!(line["level"], "ERROR", "{line}");
-    assert_eq!(line["fields"]["status"], 500, "{line}");
-    assert_eq!(line["fields"]["request_id"], "req-2", "{line}");
-    let cause = line["fields"]["cause"].as_str().unwrap();
+    assert_eq!(line["status"], 500, "{line}");
+    assert_eq!(line["request_id"], "req-2", "{line}");
+    let cause = line["cause"].as_str().unwrap();
     assert!(cause.contains("panic probe"), "{cause}");
     assert!(cause.contains("src/panic_net.rs:"), "{cause}");
 }

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
@@ -31,6 +33,8 @@ pub struct DynamoStore {
     tables: TableNames,
     /// Built once with the store, not on every read.
     projections: Projections,
+    /// Calls started, for the request's metrics (`StatusStore::calls_made`).
+    calls: Arc<AtomicU64>,
 }
 
 #[derive(Debug, Clone)]
@@ -50,7 +54,13 @@ impl DynamoStore {
                 advertiser: Projection::of::<AdvertiserRecord>(),
                 membership: Projection::of::<MembershipRecord>(),
             },
+            calls: Arc::default(),
         }
+    }
+
+    /// Counts a call about to be sent.
+    fn start_call(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Opens the connections to DynamoDB during init — DNS, TCP, TLS and
@@ -61,6 +71,7 @@ impl DynamoStore {
     /// allows: a GetItem of program id 0, which cannot exist.
     pub async fn warm_up(&self) -> StoreResult<()> {
         let get_nothing = || async {
+            self.start_call();
             self.client
                 .get_item()
                 .table_name(&self.tables.programs)
@@ -106,9 +117,14 @@ impl Projection {
 }
 
 impl StatusStore for DynamoStore {
+    fn calls_made(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
     async fn program(&self, id: ProgramId) -> StoreResult<Option<Program>> {
         const OPERATION: &str = "GetItem program";
         let projection = &self.projections.program;
+        self.start_call();
         let output = self
             .client
             .get_item()
@@ -129,6 +145,7 @@ impl StatusStore for DynamoStore {
     async fn advertiser(&self, advertiser_id: &str) -> StoreResult<Option<Advertiser>> {
         const OPERATION: &str = "GetItem advertiser";
         let projection = &self.projections.advertiser;
+        self.start_call();
         let output = self
             .client
             .get_item()
@@ -156,6 +173,7 @@ impl StatusStore for DynamoStore {
             return Ok(None);
         }
         let projection = &self.projections.membership;
+        self.start_call();
         let output = self
             .client
             .get_item()
@@ -189,6 +207,7 @@ impl StatusStore for DynamoStore {
             ("#key".to_string(), TEST_EVENT_KEY.to_string()),
             ("#timestamp".to_string(), "timestamp".to_string()),
         ]);
+        self.start_call();
         let output = self
             .client
             .query()
@@ -227,6 +246,7 @@ impl StatusStore for DynamoStore {
 
     async fn has_approved_partner(&self, program_id: ProgramId) -> StoreResult<bool> {
         const OPERATION: &str = "Query approved partners";
+        self.start_call();
         let output = self
             .client
             .query()
