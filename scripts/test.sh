@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Every test. Installs what it needs (DynamoDB Local, cargo-lambda, the SAM CLI with cfn-lint,
 # an OpenAPI validator, checkov, under .local/; Docker when it is missing, as root with apt-get),
-# starts
-# DynamoDB Local on a free loopback port, and runs, failing fast:
+# starts DynamoDB Local on a free loopback port, and runs, failing fast:
 #   1. the template and API document checks: cfn-lint (template.yaml and local/template.yaml),
 #      sam validate --lint, checkov (offline, zero failed checks), scripts/transform-check.py
 #      (what SAM's transform makes of the alias, CodeDeploy, the stage and the role),
