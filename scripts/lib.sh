@@ -102,6 +102,9 @@ stop_dynamodb_local() {
 CARGO_LAMBDA="cargo-lambda==1.9.2"
 SAM_CLI="aws-sam-cli==1.170.0" # bundles cfn-lint; works offline
 OPENAPI_VALIDATOR="openapi-spec-validator==0.9.0"
+# In a virtualenv of its own (.local/checkov-venv): checkov 3.3.30 and aws-sam-cli 1.170.0 pin
+# boto3 differently, so pip cannot put them in one environment (ResolutionImpossible).
+CHECKOV="checkov==3.3.30"
 export SAM_CLI_TELEMETRY=0
 
 # pip_tool EXECUTABLE REQUIREMENT: installs REQUIREMENT unless EXECUTABLE is there.
@@ -117,9 +120,27 @@ ensure_cargo_lambda() {
   export PATH="$LOCAL/venv/bin:$PATH"
 }
 
-# What CI needs beyond cargo: cargo-lambda, the SAM CLI (with cfn-lint), and an OpenAPI validator.
+# ensure_checkov: installs checkov into .local/checkov-venv unless it is there.
+ensure_checkov() {
+  [ -x "$LOCAL/checkov-venv/bin/checkov" ] && return
+  log "installing $CHECKOV (PyPI) into .local/checkov-venv"
+  [ -x "$LOCAL/checkov-venv/bin/pip" ] || python3 -m venv "$LOCAL/checkov-venv"
+  "$LOCAL/checkov-venv/bin/pip" install --quiet --disable-pip-version-check "$CHECKOV"
+}
+
+# run_checkov: checkov on template.yaml, offline (--skip-download: no policy or guideline
+# download, no platform), the CloudFormation framework (which reads SAM resources). Fails on
+# any failed check; the checks that do not apply are skipped in the template, each with why.
+run_checkov() {
+  "$LOCAL/checkov-venv/bin/checkov" -f "$ROOT/template.yaml" --framework cloudformation \
+    --skip-download --compact --quiet
+}
+
+# What CI needs beyond cargo: cargo-lambda, the SAM CLI (with cfn-lint), an OpenAPI validator,
+# and checkov.
 ensure_ci_tools() {
   ensure_cargo_lambda
   pip_tool sam "$SAM_CLI"
   pip_tool openapi-spec-validator "$OPENAPI_VALIDATOR"
+  ensure_checkov
 }

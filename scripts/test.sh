@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Every test. Installs what it needs (DynamoDB Local, cargo-lambda, the SAM CLI with cfn-lint,
-# an OpenAPI validator, under .local/; Docker when it is missing, as root with apt-get), starts
-# DynamoDB Local on a free loopback port, and runs, failing fast:
+# an OpenAPI validator, checkov, under .local/; Docker when it is missing, as root with apt-get),
+# starts DynamoDB Local on a free loopback port, and runs, failing fast:
 #   1. the template and API document checks: cfn-lint (template.yaml and local/template.yaml),
-#      sam validate --lint, openapi-spec-validator;
+#      sam validate --lint, checkov (offline, zero failed checks), scripts/transform-check.py
+#      (what SAM's transform makes of the alias, CodeDeploy, the stage and the role),
+#      openapi-spec-validator;
 #   2. cargo fmt --check and cargo clippy -D warnings (the function, the fuzzing crate, and the
 #      local authorizer, a crate of its own);
 #   3. the release binary with the test-only panic-probe feature (cargo lambda, as sam build builds it);
@@ -65,9 +67,11 @@ port="$(free_port)"
 start_dynamodb_local "$port"
 export TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
 
-step "1. cfn-lint template.yaml local/template.yaml; sam validate --lint; openapi-spec-validator"
+step "1. cfn-lint template.yaml local/template.yaml; sam validate --lint; checkov; transform-check; openapi-spec-validator"
 cfn-lint template.yaml local/template.yaml
 sam validate --lint
+run_checkov
+"$LOCAL/venv/bin/python" scripts/transform-check.py
 openapi-spec-validator openapi.yaml
 
 step "2. cargo fmt --check; cargo clippy -D warnings (workspace, then local/authorizer)"
