@@ -132,7 +132,7 @@ fn tables_match_the_schema_seed_creates() {
 }
 
 #[test]
-fn the_function_gets_every_table_variable() {
+fn the_function_gets_every_table_variable_and_its_metrics_namespace() {
     let template = template();
     let variables =
         &resource(&template, "TrackingStatusFunction")["Properties"]["Environment"]["Variables"];
@@ -144,8 +144,15 @@ fn the_function_gets_every_table_variable() {
         .collect();
     names.sort();
     let mut expected: Vec<&str> = TABLE_VARIABLES.iter().map(|(name, _)| *name).collect();
+    expected.push("METRICS_NAMESPACE");
     expected.sort();
     assert_eq!(names, expected);
+    // one namespace per stack: dev's and prod's metrics stay apart
+    let (tag, value) = tagged(&variables["METRICS_NAMESPACE"]);
+    assert_eq!(
+        (tag.as_str(), value.as_str()),
+        ("!Ref", Some("AWS::StackName"))
+    );
 }
 
 /// `(tag, value)` of a CloudFormation short-form function such as `!Ref X`.
