@@ -129,6 +129,7 @@ fn the_request_line_counts_the_calls_on_the_wire() {
         (None, "42", 401),
     ];
     tracing::subscriber::with_default(json_subscriber(None, move || sink.clone()), || {
+        common::settle_log_filters();
         runtime.block_on(async {
             let store = seeded_store_with(EXAMPLE_FIXTURE, Some(recorder.clone())).await;
             for (user, program_id, expected) in cases {

@@ -113,6 +113,22 @@ pub fn read(response: Response<Body>) -> (u16, Value) {
 }
 
 /// A log sink the tests can read back: give `json_subscriber` a clone of it.
+/// Call right after installing a test's own subscriber. Tests run in
+/// parallel, each thread with its own subscriber or none, and `tracing` caches
+/// per callsite whether anyone listens. While only one subscriber is
+/// registered in the process, tracing-core (0.1.36) computes a new callsite's
+/// interest from the *registering thread's* subscriber alone: a test thread
+/// without one would cache "never" for, say, the request line's callsite, and
+/// the test capturing logs on another thread would never see it. A second
+/// subscriber that lives as long as the process makes tracing ask every live
+/// one; the rebuild then covers callsites registered before this one existed.
+pub fn settle_log_filters() {
+    static ALWAYS_REGISTERED: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    ALWAYS_REGISTERED
+        .get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
+    tracing::callsite::rebuild_interest_cache();
+}
+
 #[derive(Clone, Default)]
 pub struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
 

@@ -34,6 +34,7 @@ async fn fault_gives_a_clean_500(fault: Fault) -> Duration {
     let sink = captured.clone();
     let _logs =
         tracing::subscriber::set_default(json_subscriber(Some("info"), move || sink.clone()));
+    common::settle_log_filters();
     let (store, proxy) = store_behind_proxy().await;
 
     // healthy first, so pooled connections exist when the fault starts

@@ -58,6 +58,7 @@ fn logs_of<S: tracking_status::store::StatusStore>(
     let sink = captured.clone();
     let subscriber = json_subscriber(Some("debug"), move || sink.clone());
     tracing::subscriber::with_default(subscriber, || {
+        common::settle_log_filters();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -172,6 +173,7 @@ fn debug_logs_of<S: tracking_status::store::StatusStore>(
     let sink = captured.clone();
     let subscriber = json_subscriber(Some("debug"), move || sink.clone());
     tracing::subscriber::with_default(subscriber, || {
+        common::settle_log_filters();
         for event in events {
             let payload = serde_json::value::RawValue::from_string(event.clone()).unwrap();
             let response = runtime.block_on(tracking_status::lambda::invoke(
