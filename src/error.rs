@@ -90,7 +90,7 @@ impl ApiError {
                 message: rule.to_string(),
             },
             ApiError::MethodNotAllowed => Details::Allow { allow: ["GET"] },
-            _ => Details::None {},
+            _ => Details::Empty {},
         }
     }
 
@@ -127,7 +127,7 @@ struct ErrorDescription {
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 enum Details {
-    None {},
+    Empty {},
     Validation {
         field: &'static str,
         rule: &'static str,

@@ -21,7 +21,7 @@ use lambda_http::{Body, Context, Request, RequestExt, Response};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::domain::INCLUDE_PARAMETER;
+use crate::domain::{INCLUDE_PARAMETER, decisive_items};
 use crate::store::StatusStore;
 use crate::{http, panic_net};
 
@@ -76,7 +76,7 @@ async fn answer<S: StatusStore>(
 /// put back as the `RawHttpPath` extension, which `http::raw_program_id` reads
 /// when there is no path parameter. Every other field the conversion keeps
 /// (method, path parameters, request context) is stored as it is, at any size.
-/// The query reaches the request only as the values of `include`
+/// The query reaches the request only as the items that decide `include`
 /// (`query_string_parameters_ref`), read from the event before it is stripped.
 pub fn into_request(event: LambdaRequest) -> Option<Request> {
     let (event, raw_path, include) = match event {
@@ -134,25 +134,21 @@ pub fn into_request(event: LambdaRequest) -> Option<Request> {
     Some(request)
 }
 
-/// Every value of the parameter `name` in a parsed query.
+/// What decides `include` (`decisive_items`) among the values of the parameter
+/// `name` in a parsed query.
 fn values_of(query: &QueryMap, name: &str) -> Vec<String> {
-    query
-        .all(name)
-        .unwrap_or_default()
-        .into_iter()
-        .map(str::to_string)
-        .collect()
+    decisive_items(query.all(name).unwrap_or_default())
 }
 
-/// Every value of the parameter `name` in a raw query string, decoded as a
-/// browser encodes a form (`%2C` is a comma, `+` a space). Only this
-/// parameter's values are kept: a query of a million other parameters costs a
-/// scan, not a million strings.
+/// What decides `include` (`decisive_items`) among the values of the parameter
+/// `name` in a raw query string, decoded as a browser encodes a form (`%2C` is
+/// a comma, `+` a space).
 fn raw_values_of(raw: &str, name: &str) -> Vec<String> {
-    form_urlencoded::parse(raw.as_bytes())
-        .filter(|(key, _)| key == name)
-        .map(|(_, value)| value.into_owned())
-        .collect()
+    decisive_items(
+        form_urlencoded::parse(raw.as_bytes())
+            .filter(|(key, _)| key == name)
+            .map(|(_, value)| value),
+    )
 }
 
 /// The API Gateway proxy integration response; REST (1.0) and HTTP (2.0)

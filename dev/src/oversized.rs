@@ -124,6 +124,29 @@ fn fields() -> Vec<Field> {
         both("queryStringParameters", "", "a", 200, |e, v| {
             e["queryStringParameters"] = json!({"q": v})
         }),
+        // `include` is read: empty items and repeats at any size are nothing
+        // (the seed's document), any other item a 400.
+        http(
+            "rawQueryString include, empty items",
+            "include=",
+            ",",
+            200,
+            |e, v| e["rawQueryString"] = v,
+        ),
+        http(
+            "rawQueryString include, repeated",
+            "include=nextSteps",
+            "&include=nextSteps",
+            200,
+            |e, v| e["rawQueryString"] = v,
+        ),
+        http(
+            "rawQueryString include, unknown",
+            "include=",
+            "a",
+            400,
+            |e, v| e["rawQueryString"] = v,
+        ),
         http("header", "", "h", 200, |e, v| e["headers"]["x-big"] = v),
         http("cookie", "session=", "c", 200, |e, v| {
             e["cookies"] = json!([v])
@@ -159,6 +182,27 @@ fn fields() -> Vec<Field> {
         rest("multiValueQueryStringParameters", "", "a", 200, |e, v| {
             e["multiValueQueryStringParameters"] = json!({"q": [v]});
         }),
+        rest(
+            "multiValueQueryStringParameters include, repeated",
+            "nextSteps",
+            ",nextSteps",
+            200,
+            |e, v| e["multiValueQueryStringParameters"] = json!({"include": [v]}),
+        ),
+        rest(
+            "multiValueQueryStringParameters include, unknown",
+            "",
+            "a",
+            400,
+            |e, v| e["multiValueQueryStringParameters"] = json!({"include": ["nextSteps", v]}),
+        ),
+        rest(
+            "queryStringParameters include, empty items",
+            "",
+            ",",
+            200,
+            |e, v| e["queryStringParameters"] = json!({"include": v}),
+        ),
         rest("header", "", "h", 200, |e, v| e["headers"]["X-Big"] = v),
         rest("multiValueHeaders", "", "h", 200, |e, v| {
             e["multiValueHeaders"]["X-Big"] = json!([v])

@@ -6,8 +6,8 @@
 use std::process::{Command, Output};
 
 use lambda_http::Context;
-use serde_json::Value;
 use serde_json::value::RawValue;
+use serde_json::{Value, json};
 use tracking_status::config::TableNames;
 use tracking_status::lambda::invoke;
 use tracking_status::store::dynamodb::DynamoStore;
@@ -86,33 +86,43 @@ async fn seed_loads_the_next_steps_fields_and_the_function_reads_them() {
         );
     }
     let store = DynamoStore::new(client().await, tables);
-    let mut event: Value = serde_json::from_str(EVENTS[1].1).unwrap(); // http-200-member
-    event["pathParameters"]["programId"] = Value::from("7");
-    event["rawPath"] = Value::from("/api/tracking/status/7");
-    event["rawQueryString"] = Value::from("include=nextSteps");
-    let payload = RawValue::from_string(event.to_string()).unwrap();
-    let response = invoke(&store, &payload, Context::default()).await;
-    check_contract(&response).unwrap();
-    assert_eq!(response.status_code, 200, "{}", response.body);
-    let body: Value = serde_json::from_str(&response.body).unwrap();
-    let codes: Vec<&str> = body["data"]["nextSteps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|item| item["code"].as_str().unwrap())
-        .collect();
+    let next_steps_of = async |program_id: &str| {
+        let mut event: Value = serde_json::from_str(EVENTS[1].1).unwrap(); // http-200-member
+        event["pathParameters"]["programId"] = Value::from(program_id);
+        event["rawPath"] = Value::from(format!("/api/tracking/status/{program_id}"));
+        event["rawQueryString"] = Value::from("include=nextSteps");
+        let payload = RawValue::from_string(event.to_string()).unwrap();
+        let response = invoke(&store, &payload, Context::default()).await;
+        check_contract(&response).unwrap();
+        assert_eq!(response.status_code, 200, "{}", response.body);
+        let body: Value = serde_json::from_str(&response.body).unwrap();
+        body["data"]["nextSteps"].clone()
+    };
+    // 7: the program's createdAt, through the real binary
+    let created = "2026-11-20T09:00:00.000Z";
     assert_eq!(
-        codes,
-        [
-            "send_test_click",
-            "send_test_lead",
-            "connect_stripe",
-            "approve_a_partner"
-        ]
+        next_steps_of("7").await,
+        json!([
+            {"step": "pageview", "code": "send_test_click", "waitingSince": created, "details": {}},
+            {"step": "referrals", "code": "send_test_lead", "waitingSince": created, "details": {}},
+            {"step": "payments", "code": "connect_stripe", "waitingSince": created,
+             "details": {"stripeConnectionStatus": "not_connected"}},
+            {"step": "partners", "code": "approve_a_partner", "waitingSince": created, "details": {}}
+        ])
+    );
+    // 8 and 9: every Stripe requirements field, through the real binary
+    assert_eq!(
+        next_steps_of("8").await[1]["details"],
+        json!({"chargesEnabled": false, "payoutsEnabled": false, "disabledReason": "requirements.past_due",
+               "currentlyDue": ["business_profile.url", "external_account"], "pastDue": [],
+               "deadline": "2026-12-03T10:00:00.000Z"})
     );
     assert_eq!(
-        body["data"]["nextSteps"][0]["waitingSince"],
-        "2026-11-20T09:00:00.000Z"
+        next_steps_of("9").await,
+        json!([{"step": "payments", "code": "resolve_stripe_requirements", "waitingSince": "2026-10-02T10:00:00.000Z",
+                "details": {"chargesEnabled": true, "payoutsEnabled": false, "disabledReason": null,
+                            "currentlyDue": ["individual.verification.document"], "pastDue": ["external_account"],
+                            "deadline": "2026-12-01T00:00:00.000Z"}}])
     );
 }
 

@@ -10,7 +10,7 @@ mod program_id;
 mod status;
 mod timestamp;
 
-pub use include::{INCLUDE_PARAMETER, Include, IncludeError, NEXT_STEPS};
+pub use include::{INCLUDE_PARAMETER, Include, IncludeError, NEXT_STEPS, decisive_items};
 pub use next_steps::{
     NextStep, NextStepCode, NextStepDetails, Step, StripeBlock, StripeRequirements, next_steps,
 };

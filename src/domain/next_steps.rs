@@ -69,7 +69,7 @@ impl NextStepCode {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum NextStepDetails {
-    None {},
+    Empty {},
     #[serde(rename_all = "camelCase")]
     ConnectionStatus {
         stripe_connection_status: String,
@@ -111,7 +111,7 @@ pub fn next_steps(
             Step::Pageview,
             NextStepCode::SendTestClick,
             program_created_at,
-            NextStepDetails::None {},
+            NextStepDetails::Empty {},
         ));
     }
     if !stats.referrals.has_test_events {
@@ -121,7 +121,7 @@ pub fn next_steps(
             Step::Referrals,
             NextStepCode::SendTestLead,
             latest_click.map_or(program_created_at, |click| Some(click.created_at)),
-            NextStepDetails::None {},
+            NextStepDetails::Empty {},
         ));
     }
     let stripe_block = || StripeBlock {
@@ -166,7 +166,7 @@ pub fn next_steps(
             Step::Partners,
             NextStepCode::ApproveAPartner,
             program_created_at,
-            NextStepDetails::None {},
+            NextStepDetails::Empty {},
         ));
     }
     items
@@ -278,7 +278,7 @@ mod tests {
             step: Step::Pageview,
             code: NextStepCode::SendTestClick,
             waiting_since: Some(ts(CREATED)),
-            details: NextStepDetails::None {},
+            details: NextStepDetails::Empty {},
         };
         assert_eq!(
             serde_json::to_string(&item).unwrap(),
@@ -541,6 +541,22 @@ mod tests {
             serde_json::to_string(&status).unwrap(),
             r#"{"stripeConnectionStatus":"pending"}"#
         );
+    }
+
+    /// `ALL` lists every code: a new variant fails to compile here until it is
+    /// added to this match, and the assertion then needs it in `ALL`.
+    #[test]
+    fn all_lists_every_code() {
+        let position = |code: NextStepCode| match code {
+            NextStepCode::SendTestClick => 0,
+            NextStepCode::SendTestLead => 1,
+            NextStepCode::ConnectStripe => 2,
+            NextStepCode::FinishStripeOnboarding => 3,
+            NextStepCode::ResolveStripeRequirements => 4,
+            NextStepCode::ApproveAPartner => 5,
+        };
+        let positions: Vec<usize> = NextStepCode::ALL.into_iter().map(position).collect();
+        assert_eq!(positions, (0..NextStepCode::ALL.len()).collect::<Vec<_>>());
     }
 
     #[test]

@@ -210,8 +210,9 @@ impl PartnerProgramRecord {
 }
 
 /// A stored value of type `T`, or why it cannot be read as one. Reading it
-/// never fails (whatever DynamoDB or JSON type the value has), so a bad value
-/// reaches the domain as `Unreadable` instead of failing the whole record.
+/// does not fail on a value of the wrong type (any DynamoDB attribute type, any
+/// JSON value serde_json can parse), so a bad value reaches the domain as
+/// `Unreadable` instead of failing the whole record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lenient<T>(pub Result<T, String>);
 

@@ -3,7 +3,6 @@
 use crate::common;
 
 use common::{CallRecorder, EXAMPLE_FIXTURE, read, request_as, seeded_store_with};
-use lambda_http::RequestExt;
 use serde_json::Value;
 use tracking_status::http::handle;
 
@@ -87,10 +86,7 @@ async fn next_steps_cost_no_more_calls_or_round_trips() {
         recorder.clear();
         let mut request = request_as(Some("user_dev"), "42");
         if let Some(include) = include {
-            request = request.with_query_string_parameters(std::collections::HashMap::from([(
-                "include".to_string(),
-                include.to_string(),
-            )]));
+            request = common::with_include(request, include);
         }
         let (status, body) = read(handle(&store, request).await);
         assert_eq!(status, 200, "{body}");

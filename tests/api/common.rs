@@ -95,6 +95,33 @@ pub fn event_as(user_id: Option<&str>, program_id: &str) -> Value {
 
 /// Status and parsed JSON body of a response, after checking the headers every
 /// response carries.
+/// `event_as` for the REST API (payload 1.0): `rest-200-member` for
+/// `program_id`, as `user_id` (the authorizer's `userId`), or with no authorizer.
+pub fn rest_event_as(user_id: Option<&str>, program_id: &str) -> Value {
+    let mut event = event_json("rest-200-member");
+    event["pathParameters"]["programId"] = Value::from(program_id);
+    event["path"] = Value::from(format!("/api/tracking/status/{program_id}"));
+    match user_id {
+        Some(user) => event["requestContext"]["authorizer"]["userId"] = Value::from(user),
+        None => {
+            event["requestContext"]
+                .as_object_mut()
+                .unwrap()
+                .remove("authorizer");
+        }
+    }
+    event
+}
+
+/// `request` with the query parameter `include` (as `lambda_http` hands it over).
+pub fn with_include(request: Request, include: &str) -> Request {
+    use lambda_http::RequestExt;
+    request.with_query_string_parameters(std::collections::HashMap::from([(
+        "include".to_string(),
+        include.to_string(),
+    )]))
+}
+
 pub fn read(response: Response<Body>) -> (u16, Value) {
     let headers = response.headers();
     assert_eq!(headers["content-type"], "application/json");

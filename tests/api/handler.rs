@@ -45,6 +45,12 @@ async fn every_event_gives_the_status_in_its_name() {
         if status == 200 {
             assert_eq!(body["data"]["programId"], "42");
             assert_eq!(body["data"]["hasPartners"], true);
+            // the next-steps events ask for it, the others do not
+            assert_eq!(
+                body["data"].get("nextSteps").is_some(),
+                name.contains("next-steps"),
+                "{name}: {body}"
+            );
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::{
-    EXAMPLE_FIXTURE, INTERNAL_ERROR_BODY, NEXT_STEPS_FIXTURE, event_as, event_json,
+    EXAMPLE_FIXTURE, INTERNAL_ERROR_BODY, NEXT_STEPS_FIXTURE, event_as, rest_event_as,
     seeded_tables_with_all,
 };
 use lambda_http::Context;
@@ -58,10 +58,9 @@ fn event_with(user: Option<&str>, program_id: &str, query: Query<'_>) -> Value {
         Query::Http(raw) => {
             let mut event = event_as(user, program_id);
             event["rawQueryString"] = Value::from(raw);
-            let includes: Vec<String> = raw
-                .split('&')
-                .filter_map(|pair| pair.strip_prefix("include="))
-                .map(|value| value.replace("%2C", ","))
+            let includes: Vec<String> = form_urlencoded::parse(raw.as_bytes())
+                .filter(|(key, _)| key == "include")
+                .map(|(_, value)| value.into_owned())
                 .collect();
             if !includes.is_empty() {
                 event["queryStringParameters"] = json!({"include": includes.join(",")});
@@ -88,22 +87,6 @@ fn event_with(user: Option<&str>, program_id: &str, query: Query<'_>) -> Value {
             event
         }
     }
-}
-
-fn rest_event_as(user: Option<&str>, program_id: &str) -> Value {
-    let mut event = event_json("rest-200-member");
-    event["pathParameters"]["programId"] = Value::from(program_id);
-    event["path"] = Value::from(format!("/api/tracking/status/{program_id}"));
-    match user {
-        Some(user) => event["requestContext"]["authorizer"]["userId"] = Value::from(user),
-        None => {
-            event["requestContext"]
-                .as_object_mut()
-                .unwrap()
-                .remove("authorizer");
-        }
-    }
-    event
 }
 
 /// Invokes the function with `event` as Lambda hands it over; the status and body.
@@ -537,6 +520,10 @@ async fn unreadable_next_steps_fields_fail_only_requests_that_include_them() {
             assert_eq!(status, 500, "{field} {value:?} {query:?}");
             assert_eq!(response.body, INTERNAL_ERROR_BODY);
         }
+        // The policy still comes first: a caller without access learns nothing, not even a 500.
+        let include = Query::Http("include=nextSteps");
+        let (status, _, _) = call(&store, &event_with(Some("user_billing"), "9", include)).await;
+        assert_eq!(status, 403, "{field} {value:?}");
 
         // Put the record back for the next case.
         store

@@ -7,8 +7,9 @@ use crate::common;
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::{
     EXAMPLE_FIXTURE, NEXT_STEPS_FIXTURE, request_as, seeded_store, seeded_tables_with_all,
+    with_include,
 };
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use tracking_status::http::handle;
 use tracking_status::store::dynamodb::DynamoStore;
@@ -75,13 +76,6 @@ fn assert_conforms(document: &Value, response: Response<Body>) -> u16 {
         assert_eq!(body["error"]["status"], status);
     }
     status
-}
-
-fn with_include(request: Request, include: &str) -> Request {
-    request.with_query_string_parameters(std::collections::HashMap::from([(
-        "include".to_string(),
-        include.to_string(),
-    )]))
 }
 
 fn with_method(mut request: Request, method: &str) -> Request {
