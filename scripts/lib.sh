@@ -120,20 +120,28 @@ ensure_cargo_lambda() {
   export PATH="$LOCAL/venv/bin:$PATH"
 }
 
-# ensure_checkov: installs checkov into .local/checkov-venv unless it is there.
+# ensure_checkov: installs checkov into .local/checkov-venv unless that version is there, with
+# its dependencies pinned by scripts/checkov-constraints.txt (pip freeze of a working install), so
+# a new release of one of them cannot change CI's result. About 21 s with pip's cache warm.
 ensure_checkov() {
-  [ -x "$LOCAL/checkov-venv/bin/checkov" ] && return
+  local version="${CHECKOV#checkov==}"
+  if [ -x "$LOCAL/checkov-venv/bin/checkov" ] &&
+    [ "$(CKV_SKIP_PACKAGE_UPDATE_CHECK=true "$LOCAL/checkov-venv/bin/checkov" --version 2>/dev/null)" = "$version" ]; then
+    return
+  fi
   log "installing $CHECKOV (PyPI) into .local/checkov-venv"
   [ -x "$LOCAL/checkov-venv/bin/pip" ] || python3 -m venv "$LOCAL/checkov-venv"
-  "$LOCAL/checkov-venv/bin/pip" install --quiet --disable-pip-version-check "$CHECKOV"
+  "$LOCAL/checkov-venv/bin/pip" install --quiet --disable-pip-version-check \
+    -c "$ROOT/scripts/checkov-constraints.txt" "$CHECKOV"
 }
 
 # run_checkov: checkov on template.yaml, offline (--skip-download: no policy or guideline
-# download, no platform), the CloudFormation framework (which reads SAM resources). Fails on
-# any failed check; the checks that do not apply are skipped in the template, each with why.
+# download, no platform; CKV_SKIP_PACKAGE_UPDATE_CHECK: no look at PyPI for a newer checkov),
+# the CloudFormation framework (which reads SAM resources). Fails on any failed check; the
+# checks that do not apply are skipped in the template, each with why.
 run_checkov() {
-  "$LOCAL/checkov-venv/bin/checkov" -f "$ROOT/template.yaml" --framework cloudformation \
-    --skip-download --compact --quiet
+  CKV_SKIP_PACKAGE_UPDATE_CHECK=true "$LOCAL/checkov-venv/bin/checkov" -f "$ROOT/template.yaml" \
+    --framework cloudformation --skip-download --compact --quiet
 }
 
 # What CI needs beyond cargo: cargo-lambda, the SAM CLI (with cfn-lint), an OpenAPI validator,

@@ -7,7 +7,10 @@ and checks that:
   - the HTTP API route's integration and its invoke permission target the `live` alias, not the
     function's unqualified ARN (so CodeDeploy's traffic shifting reaches the route);
   - the CodeDeploy deployment group uses the chosen configuration, rolls back on alarms, and
-    watches the errors and 5xx alarms;
+    watches the errors and 5xx-rate alarms;
+  - no resource depends on itself through Ref, GetAtt, Sub, DependsOn or an UpdatePolicy
+    (CloudFormation refuses such a stack; cfn-lint skips cycles through SAM resources, and the
+    alias's UpdatePolicy names the deployment group, which names its alarms);
   - the $default stage has the access log settings and the route throttling;
   - the function's role is the template's inline policy plus SAM's two managed policies
     (basic execution logs and X-Ray), and nothing else.
@@ -16,6 +19,7 @@ tests/api/template.rs checks the template as written; this checks what SAM turns
 
 import logging
 import os
+import re
 import sys
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")  # the translator wants a region; no call is made
@@ -50,6 +54,66 @@ def transformed(deployment_type):
 def check(condition, message):
     if not condition:
         sys.exit(f"transform-check: {message}")
+
+
+def references(value, names):
+    """The resources `value` names through Ref, Fn::GetAtt or a ${...} in Fn::Sub."""
+    found = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str) and inner in names:
+                found.add(inner)
+            elif key == "Fn::GetAtt":
+                target = inner[0] if isinstance(inner, list) else inner.split(".")[0]
+                if target in names:
+                    found.add(target)
+            elif key == "Fn::Sub":
+                text = inner[0] if isinstance(inner, list) else inner
+                for name in re.findall(r"\$\{([A-Za-z0-9]+)(?:\.[A-Za-z]+)?\}", text):
+                    if name in names:
+                        found.add(name)
+                if isinstance(inner, list):
+                    found |= references(inner[1], names)
+            else:
+                found |= references(inner, names)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= references(inner, names)
+    return found
+
+
+def dependency_cycle(resources):
+    """A list of resources that depend on each other in a loop, or None."""
+    names = set(resources)
+    edges = {}
+    for name, resource in resources.items():
+        depends = resource.get("DependsOn", [])
+        depends = [depends] if isinstance(depends, str) else depends
+        edges[name] = (
+            references(resource.get("Properties", {}), names)
+            | references(resource.get("UpdatePolicy", {}), names)
+            | set(depends)
+        )
+    state = {}
+
+    def visit(name, path):
+        state[name] = "visiting"
+        for target in sorted(edges[name]):
+            if state.get(target) == "visiting":
+                return path + [name, target]
+            if target not in state:
+                found = visit(target, path + [name])
+                if found:
+                    return found
+        state[name] = "done"
+        return None
+
+    for name in sorted(names):
+        if name not in state:
+            found = visit(name, [])
+            if found:
+                return found
+    return None
 
 
 def of_type(resources, kind):
@@ -101,9 +165,11 @@ for deployment_type in ("AllAtOnce", "Canary10Percent5Minutes"):
     )
     alarms = [a["Name"] for a in group["AlarmConfiguration"]["Alarms"]]
     check(
-        alarms == [{"Ref": "FunctionErrorsAlarm"}, {"Ref": "Api5xxAlarm"}],
+        alarms == [{"Ref": "FunctionErrorsAlarm"}, {"Ref": "Function5xxRateAlarm"}],
         f"CodeDeploy watches {alarms}",
     )
+    cycle = dependency_cycle(resources)
+    check(cycle is None, f"a dependency loop: {' -> '.join(cycle or [])}")
 
     stages = of_type(resources, "AWS::ApiGatewayV2::Stage")
     check(len(stages) == 1, f"stages: {list(stages)}")
