@@ -186,12 +186,16 @@ mod tests {
         }
     }
 
-    fn lines_of(log: impl FnOnce()) -> Vec<Value> {
+    fn text_of(log: impl FnOnce()) -> String {
         let captured = Captured::default();
         let sink = captured.clone();
         tracing::subscriber::with_default(json_subscriber(None, move || sink.clone()), log);
-        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-        text.lines()
+        String::from_utf8(captured.0.lock().unwrap().clone()).unwrap()
+    }
+
+    fn lines_of(log: impl FnOnce()) -> Vec<Value> {
+        text_of(log)
+            .lines()
             .map(|line| serde_json::from_str(line).unwrap())
             .collect()
     }
@@ -257,5 +261,21 @@ mod tests {
             assert!(line[metric["Name"].as_str().unwrap()].is_number(), "{line}");
         }
         assert_eq!(line["status_class"], "2xx");
+    }
+
+    /// The README shows a line as written: keys in alphabetical order, `_aws` first.
+    #[test]
+    fn keys_are_written_in_alphabetical_order() {
+        let text = text_of(|| {
+            tracing::info!(
+                status = 200u64,
+                status_class = "2xx",
+                duration_ms = 1.0,
+                dynamodb_calls = 6u64,
+                "request"
+            );
+        });
+        assert!(text.starts_with(r#"{"_aws":{"CloudWatchMetrics":[{"Dimensions":[["status_class"]],"Metrics":[{"Name":"duration_ms","Unit":"Milliseconds"},{"Name":"dynamodb_calls","Unit":"Count"}],"Namespace":"tracking-status"}],"Timestamp":"#), "{text}");
+        assert!(text.contains(r#"},"duration_ms":1.0,"dynamodb_calls":6,"level":"INFO","message":"request","status":200,"status_class":"2xx","timestamp":""#), "{text}");
     }
 }
