@@ -7,6 +7,7 @@ use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
+use tracing::Level;
 
 use crate::domain::{INCLUDE_PARAMETER, Include, ProgramId, ProgramIdError, StatusDocument};
 use crate::error::ApiError;
@@ -89,33 +90,33 @@ fn finish(
     let request_id = bounded(request_id.unwrap_or_default(), 64);
     let program_id = bounded(raw_program_id.unwrap_or_default(), 32);
     let (request_id, program_id) = (request_id.as_str(), program_id.as_str());
-    match &outcome {
-        Err(error @ (ApiError::Store(_) | ApiError::Unreadable(_) | ApiError::Panicked(_))) => {
-            // A corrupt record's cause quotes the stored value: bounded too.
-            let cause = bounded(&error.to_string(), MAX_CAUSE_CHARS);
-            tracing::error!(
+    // The request line's fields, written once for every level (a level is part of a
+    // `tracing` callsite, so each level is its own call). `telemetry` makes this line an
+    // EMF record: `status_class` is the metrics' dimension, the two numbers their values.
+    macro_rules! request_line {
+        ($level:expr, $($cause_and_message:tt)+) => {
+            tracing::event!(
+                $level,
                 request_id,
                 program_id,
                 status,
                 status_class,
                 duration_ms,
                 dynamodb_calls,
-                cause,
-                "request failed"
+                $($cause_and_message)+
             )
+        };
+    }
+    match &outcome {
+        Err(error @ (ApiError::Store(_) | ApiError::Unreadable(_) | ApiError::Panicked(_))) => {
+            // A corrupt record's cause quotes the stored value: bounded too.
+            let cause = bounded(&error.to_string(), MAX_CAUSE_CHARS);
+            request_line!(Level::ERROR, cause, "request failed")
         }
         Err(error @ ApiError::UnreadableEvent) => {
-            tracing::warn!(request_id, program_id, status, status_class, duration_ms, dynamodb_calls, cause = %error, "request refused")
+            request_line!(Level::WARN, cause = %error, "request refused")
         }
-        _ => tracing::info!(
-            request_id,
-            program_id,
-            status,
-            status_class,
-            duration_ms,
-            dynamodb_calls,
-            "request"
-        ),
+        _ => request_line!(Level::INFO, "request"),
     }
     response
 }
