@@ -81,28 +81,34 @@ pub fn event_as(user_id: Option<&str>, program_id: &str) -> Value {
     event["pathParameters"]["programId"] = Value::from(program_id);
     event["rawPath"] = Value::from(format!("/api/tracking/status/{program_id}"));
     event["requestContext"]["http"]["path"] = event["rawPath"].clone();
-    match user_id {
-        Some(user) => event["requestContext"]["authorizer"]["lambda"]["userId"] = Value::from(user),
-        None => {
-            event["requestContext"]
-                .as_object_mut()
-                .unwrap()
-                .remove("authorizer");
-        }
-    }
+    set_caller(
+        &mut event,
+        "/requestContext/authorizer/lambda/userId",
+        user_id,
+    );
     event
 }
 
-/// Status and parsed JSON body of a response, after checking the headers every
-/// response carries.
 /// `event_as` for the REST API (payload 1.0): `rest-200-member` for
 /// `program_id`, as `user_id` (the authorizer's `userId`), or with no authorizer.
 pub fn rest_event_as(user_id: Option<&str>, program_id: &str) -> Value {
     let mut event = event_json("rest-200-member");
     event["pathParameters"]["programId"] = Value::from(program_id);
     event["path"] = Value::from(format!("/api/tracking/status/{program_id}"));
+    set_caller(&mut event, "/requestContext/authorizer/userId", user_id);
+    event
+}
+
+/// Puts `user_id` where the sample event's authorizer keeps it (`user_pointer`),
+/// or, for no user, removes the authorizer altogether.
+fn set_caller(event: &mut Value, user_pointer: &str, user_id: Option<&str>) {
     match user_id {
-        Some(user) => event["requestContext"]["authorizer"]["userId"] = Value::from(user),
+        Some(user) => {
+            *event
+                .pointer_mut(user_pointer)
+                .unwrap_or_else(|| panic!("the sample event has {user_pointer}")) =
+                Value::from(user)
+        }
         None => {
             event["requestContext"]
                 .as_object_mut()
@@ -110,7 +116,6 @@ pub fn rest_event_as(user_id: Option<&str>, program_id: &str) -> Value {
                 .remove("authorizer");
         }
     }
-    event
 }
 
 /// `request` with the query parameter `include` (as `lambda_http` hands it over).
@@ -122,6 +127,8 @@ pub fn with_include(request: Request, include: &str) -> Request {
     )]))
 }
 
+/// Status and parsed JSON body of a response, after checking the headers every
+/// response carries.
 pub fn read(response: Response<Body>) -> (u16, Value) {
     let headers = response.headers();
     assert_eq!(headers["content-type"], "application/json");
@@ -184,6 +191,15 @@ impl CapturedLogs {
     }
 
     /// Like `lines`, and forgets them.
+    /// The request lines (the one line per request, which carries its status)
+    /// written since the last take; the SDK's and the runtime's lines left out.
+    pub fn take_request_lines(&self) -> Vec<Value> {
+        self.take_lines()
+            .into_iter()
+            .filter(|line| line["status"].is_number())
+            .collect()
+    }
+
     pub fn take_lines(&self) -> Vec<Value> {
         let lines = self.lines();
         self.0.lock().unwrap().clear();

@@ -118,12 +118,7 @@ fn tables_match_the_schema_seed_creates() {
                 }
                 IndexProjection::Include(attributes) => {
                     assert_eq!(index["Projection"]["ProjectionType"], "INCLUDE");
-                    let listed: Vec<&str> = index["Projection"]["NonKeyAttributes"]
-                        .as_sequence()
-                        .unwrap()
-                        .iter()
-                        .map(|a| a.as_str().unwrap())
-                        .collect();
+                    let listed: Vec<&str> = strings(&index["Projection"]["NonKeyAttributes"]);
                     assert_eq!(listed, attributes);
                 }
             }
@@ -267,12 +262,7 @@ fn the_kms_statement_is_the_tables_key_through_dynamodb(template: &Value, statem
     no_value(&choice[2]);
     let statement = &choice[1];
     assert_eq!(statement["Effect"], "Allow");
-    let actions: Vec<&str> = statement["Action"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap())
-        .collect();
+    let actions: Vec<&str> = strings(&statement["Action"]);
     assert_eq!(actions, ["kms:Decrypt", "kms:DescribeKey"]);
     assert_eq!(reference(&statement["Resource"]), "KmsKeyArn");
     let (tag, service) = tagged(&statement["Condition"]["StringEquals"]["kms:ViaService"]);
@@ -462,6 +452,16 @@ fn parameter<'a>(template: &'a Value, name: &str) -> &'a Value {
 }
 
 /// The name in `!Ref Name`.
+/// A YAML list of strings.
+fn strings(value: &Value) -> Vec<&str> {
+    value
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|item| item.as_str().unwrap())
+        .collect()
+}
+
 fn reference(value: &Value) -> &str {
     let (tag, name) = tagged(value);
     assert_eq!(tag, "!Ref", "{value:?}");
@@ -602,12 +602,7 @@ fn deploys_move_the_live_alias_and_roll_back_on_alarms() {
     }
     let deployment_type = parameter(&template, "DeploymentType");
     assert_eq!(deployment_type["Default"], "AllAtOnce");
-    let allowed: Vec<&str> = deployment_type["AllowedValues"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(|value| value.as_str().unwrap())
-        .collect();
+    let allowed: Vec<&str> = strings(&deployment_type["AllowedValues"]);
     assert!(allowed.contains(&"AllAtOnce") && allowed.contains(&"Canary10Percent5Minutes"));
     let alarms: Vec<&str> = preference["Alarms"]
         .as_sequence()
