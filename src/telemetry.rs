@@ -70,9 +70,7 @@ where
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .fmt_fields(JsonFields::new())
-        .event_format(JsonLines {
-            namespace: namespace.to_string(),
-        })
+        .event_format(JsonLines::new(namespace))
         .with_writer(writer)
         .finish()
 }
@@ -82,7 +80,8 @@ where
 /// span — under Lambda the runtime's invoke span, with the Lambda request id
 /// and the X-Ray trace id.
 struct JsonLines {
-    namespace: String,
+    /// EMF's `CloudWatchMetrics`: the same for every request line, so built once.
+    metric_directives: Value,
 }
 
 impl<S, N> FormatEvent<S, N> for JsonLines
@@ -118,19 +117,25 @@ where
 }
 
 impl JsonLines {
-    /// The EMF `_aws` member: which top-level fields are metrics, by which dimension.
-    fn emf_metadata(&self, timestamp_ms: u64) -> Value {
+    fn new(namespace: &str) -> Self {
         let metrics: Vec<Value> = METRICS
             .iter()
             .map(|(name, unit)| json!({"Name": name, "Unit": unit}))
             .collect();
-        json!({
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": self.namespace,
+        JsonLines {
+            metric_directives: json!([{
+                "Namespace": namespace,
                 "Dimensions": [[STATUS_CLASS]],
                 "Metrics": metrics,
-            }],
+            }]),
+        }
+    }
+
+    /// The EMF `_aws` member: which top-level fields are metrics, by which dimension.
+    fn emf_metadata(&self, timestamp_ms: u64) -> Value {
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": self.metric_directives,
         })
     }
 }
