@@ -8,7 +8,7 @@
 #   scripts/run-local.sh --api   sam local start-api on 127.0.0.1:3000: the HTTP API route of
 #                                local/template.yaml behind a local session authorizer
 #                                (cookie session=<userId>), the release build in a container;
-#                                checks nine requests, then serves (scripts/start-api-check.sh).
+#                                checks ten requests, then serves (scripts/start-api-check.sh).
 #                                Needs Docker: installed (Debian, root) and started if missing.
 #
 #   DYNAMODB_PORT (default 8000)  where DynamoDB Local listens

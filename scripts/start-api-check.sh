@@ -131,6 +131,10 @@ check "session=user_billing: the contract's 403" 403 \
 check "session=user_dev, program 43: the contract's 404" 404 \
   'body["data"] is None and body["error"]["status"] == 404' \
   -b session=user_dev "$url/43"
+cp "$work/body" "$work/missing-program-body"
+check "session=user_nobody, program 42: the same 404" 404 \
+  "open(sys.argv[1], 'rb').read() == open('$work/missing-program-body', 'rb').read()" \
+  -b session=user_nobody "$url/42"
 check "?include=nextSteps, program 7: every step's item" 200 \
   '[i["code"] for i in body["data"]["nextSteps"]] == ["send_test_click", "send_test_lead", "connect_stripe", "approve_a_partner"] and list(body["data"])[-2:] == ["lastUpdated", "nextSteps"]' \
   -b session=user_owner "$url/7?include=nextSteps"

@@ -1,12 +1,17 @@
 //! The use case: who may see which program, and which reads run when.
 
 use crate::domain::{
-    EventKind, Include, ProgramId, StatusDocument, StatusInputs, StripeRequirements,
-    TEST_EVENT_CAP, Timestamp, build_status, can_read_tracking, next_steps,
+    Access, EventKind, Include, ProgramId, StatusDocument, StatusInputs, StripeRequirements,
+    TEST_EVENT_CAP, Timestamp, build_status, next_steps, program_access,
 };
 use crate::error::ApiError;
 use crate::principal::UserId;
 use crate::store::StatusStore;
+
+/// The keys a missing program's second round reads. Whether such records
+/// exist does not matter: their results are never looked at.
+pub const UNSEEN_WORKSPACE_ID: &str = "tracking-status:no-program";
+pub const UNSEEN_ADVERTISER_ID: &str = "tracking-status:no-program";
 
 /// Returns the status document of `program_id` for `user`.
 ///
@@ -15,6 +20,13 @@ use crate::store::StatusStore;
 /// once the program is known, the membership and the advertiser together.
 /// Nothing read is returned unless the policy grants access. `include` adds
 /// parts computed from the same reads: it never costs a call.
+///
+/// A caller with no membership in the program's workspace gets the missing
+/// program's 404. So that the two cannot be told apart by their timing either,
+/// a missing program still makes the second round's two reads (with keys of
+/// [`UNSEEN_WORKSPACE_ID`] and [`UNSEEN_ADVERTISER_ID`], their results
+/// discarded): both answer after the same two round trips and six calls.
+/// A store failure in that round is a 500 on both paths alike.
 pub async fn tracking_status<S: StatusStore>(
     store: &S,
     user: &UserId,
@@ -22,17 +34,24 @@ pub async fn tracking_status<S: StatusStore>(
     include: Include,
 ) -> Result<StatusDocument, ApiError> {
     let program_then_access = async {
-        let program = store.program(program_id).await?.ok_or(ApiError::NotFound)?;
+        let Some(program) = store.program(program_id).await? else {
+            tokio::try_join!(
+                store.membership(UNSEEN_WORKSPACE_ID, user.as_str()),
+                store.advertiser(UNSEEN_ADVERTISER_ID),
+            )?;
+            return Err(ApiError::NotFound);
+        };
         #[cfg(feature = "panic-probe")]
         crate::panic_net::probe(&program.workspace_id);
         let (membership, advertiser) = tokio::try_join!(
             store.membership(&program.workspace_id, user.as_str()),
             store.advertiser(&program.advertiser_id),
         )?;
-        if !can_read_tracking(membership.as_ref()) {
-            return Err(ApiError::Forbidden);
+        match program_access(membership.as_ref()) {
+            Access::Granted => Ok((program, advertiser)),
+            Access::MemberWithoutPermission => Err(ApiError::Forbidden),
+            Access::NotAMember => Err(ApiError::NotFound),
         }
-        Ok((program, advertiser))
     };
 
     let ((program, advertiser), test_clicks, test_leads, has_approved_partner) = tokio::try_join!(
@@ -165,40 +184,40 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_missing_program_answers_after_one_round_trip() {
+    /// What a caller can observe of a request: its error, how long it took,
+    /// and which calls it made (in the order they started).
+    async fn observe(who: &str, program_id: u64) -> (ApiError, Duration, Vec<&'static str>) {
         let store = example_store();
         let started = tokio::time::Instant::now();
         let error = tracking_status(
             &store,
-            &user("user_dev"),
-            ProgramId::new(43).unwrap(),
+            &user(who),
+            ProgramId::new(program_id).unwrap(),
             Include::default(),
         )
         .await
         .unwrap_err();
-        assert!(matches!(error, ApiError::NotFound));
-        assert_eq!(started.elapsed(), ROUND_TRIP);
-        let calls = store.calls.lock().unwrap();
-        assert!(
-            !calls.contains(&"membership") && !calls.contains(&"advertiser"),
-            "{calls:?}"
-        );
+        let calls = store.calls.lock().unwrap().clone();
+        (error, started.elapsed(), calls)
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_forbidden_caller_gets_no_data() {
-        let store = example_store();
-        for who in ["user_billing", "user_nobody"] {
-            let error = tracking_status(
-                &store,
-                &user(who),
-                ProgramId::new(42).unwrap(),
-                Include::default(),
-            )
-            .await
-            .unwrap_err();
-            assert!(matches!(error, ApiError::Forbidden), "{who}");
-        }
+    async fn a_non_member_and_a_missing_program_cannot_be_told_apart() {
+        let (missing, missing_took, missing_calls) = observe("user_dev", 43).await;
+        let (hidden, hidden_took, hidden_calls) = observe("user_nobody", 42).await;
+        assert!(matches!(missing, ApiError::NotFound), "{missing:?}");
+        assert!(matches!(hidden, ApiError::NotFound), "{hidden:?}");
+        assert_eq!(missing_took, 2 * ROUND_TRIP);
+        assert_eq!(hidden_took, missing_took);
+        assert_eq!(missing_calls, hidden_calls);
+        assert_eq!(hidden_calls.len(), 6, "{hidden_calls:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_member_without_permission_gets_forbidden_and_no_data() {
+        let (error, took, calls) = observe("user_billing", 42).await;
+        assert!(matches!(error, ApiError::Forbidden), "{error:?}");
+        assert_eq!(took, 2 * ROUND_TRIP);
+        assert_eq!(calls.len(), 6, "{calls:?}");
     }
 }

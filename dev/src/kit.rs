@@ -70,6 +70,10 @@ pub const EVENTS: [(&str, &str); 17] = [
         include_str!("../../events/http-404-no-program.json"),
     ),
     (
+        "http-404-not-a-member",
+        include_str!("../../events/http-404-not-a-member.json"),
+    ),
+    (
         "http-405-post",
         include_str!("../../events/http-405-post.json"),
     ),

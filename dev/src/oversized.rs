@@ -108,13 +108,13 @@ fn fields() -> Vec<Field> {
         http("pathParameters, another key", "", "x", 200, |e, v| {
             e["pathParameters"]["other"] = v
         }),
-        http("authorizer lambda.userId", "", "u", 403, |e, v| {
+        http("authorizer lambda.userId", "", "u", 404, |e, v| {
             e["requestContext"]["authorizer"]["lambda"]["userId"] = v
         }),
         http("authorizer, another key", "", "x", 200, |e, v| {
             e["requestContext"]["authorizer"]["lambda"]["other"] = v
         }),
-        http("jwt claims.sub", "", "u", 403, |e, v| {
+        http("jwt claims.sub", "", "u", 404, |e, v| {
             e["requestContext"]["authorizer"] =
                 json!({"jwt": {"claims": {"sub": v}, "scopes": []}});
         }),
@@ -173,10 +173,10 @@ fn fields() -> Vec<Field> {
             e["requestContext"]["resourcePath"] = v
         }),
         rest("httpMethod", "GET", "A", 405, |e, v| e["httpMethod"] = v),
-        rest("authorizer userId", "", "u", 403, |e, v| {
+        rest("authorizer userId", "", "u", 404, |e, v| {
             e["requestContext"]["authorizer"]["userId"] = v
         }),
-        rest("authorizer principalId", "", "u", 403, |e, v| {
+        rest("authorizer principalId", "", "u", 404, |e, v| {
             e["requestContext"]["authorizer"] = json!({"principalId": v});
         }),
         rest("multiValueQueryStringParameters", "", "a", 200, |e, v| {

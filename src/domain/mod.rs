@@ -14,7 +14,7 @@ pub use include::{INCLUDE_PARAMETER, Include, IncludeError, NEXT_STEPS, decisive
 pub use next_steps::{
     NextStep, NextStepCode, NextStepDetails, Step, StripeBlock, StripeRequirements, next_steps,
 };
-pub use policy::can_read_tracking;
+pub use policy::{Access, program_access};
 pub use program_id::{ProgramId, ProgramIdError};
 pub use status::{
     EventStatistics, LatestTestEvent, PaymentStatistics, Statistics, StatusDocument, StatusInputs,

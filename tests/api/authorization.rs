@@ -1,6 +1,8 @@
 //! Object-level authorization (OWASP API1), table-driven against DynamoDB Local:
 //! every combination of membership, role and permission that matters, on a
 //! program of the caller's workspace, of another workspace, and no program.
+//! A caller with no membership in the program's workspace gets the missing
+//! program's 404, byte for byte; a member without tracking:read gets 403.
 
 use crate::common;
 
@@ -75,7 +77,15 @@ const USERS: &[(&str, Option<Membership>)] = &[
 
 /// The status the contract gives `user` on `program`.
 fn expected(user: &str, program: u64) -> u16 {
-    if program == 300 {
+    let workspace = match program {
+        100 => "ws_a",
+        200 => "ws_b",
+        _ => return 404,
+    };
+    let is_member = USERS
+        .iter()
+        .any(|(name, membership)| *name == user && membership.is_some_and(|m| m.0 == workspace));
+    if !is_member {
         return 404;
     }
     let grants_on_a = [
@@ -122,10 +132,19 @@ fn fixture() -> String {
     .to_string()
 }
 
+/// The whole response as a client sees it: status, headers and body bytes.
+fn raw(response: lambda_http::Response<lambda_http::Body>) -> (u16, String, Vec<u8>) {
+    let headers = format!("{:?}", response.headers());
+    (
+        response.status().as_u16(),
+        headers,
+        response.body().to_vec(),
+    )
+}
+
 #[tokio::test]
 async fn every_combination_gets_its_contract_status_and_no_foreign_data() {
     let store = seeded_store(&fixture()).await;
-    let mut cases = 0;
     for (user, _) in USERS {
         for program in [100u64, 200, 300] {
             let (status, body) =
@@ -152,11 +171,26 @@ async fn every_combination_gets_its_contract_status_and_no_foreign_data() {
                     "{user}: {text}"
                 );
             }
-            cases += 1;
         }
     }
-    println!("authorization cases: {cases}");
-    assert_eq!(cases, USERS.len() * 3);
+}
+
+/// No existence oracle: for every caller, a program of a workspace they are not
+/// a member of answers exactly what a program that does not exist answers.
+#[tokio::test]
+async fn a_non_member_gets_the_missing_programs_response_byte_for_byte() {
+    let store = seeded_store(&fixture()).await;
+    for (user, membership) in USERS {
+        let missing = raw(handle(&store, request_as(Some(user), "300")).await);
+        assert_eq!(missing.0, 404, "{user}");
+        for (program, workspace) in [(100u64, "ws_a"), (200, "ws_b")] {
+            if membership.is_some_and(|m| m.0 == workspace) {
+                continue;
+            }
+            let hidden = raw(handle(&store, request_as(Some(user), &program.to_string())).await);
+            assert_eq!(hidden, missing, "{user} on program {program}");
+        }
+    }
 }
 
 #[tokio::test]

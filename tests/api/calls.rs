@@ -120,6 +120,7 @@ fn the_request_line_counts_the_calls_on_the_wire() {
     let cases = [
         (Some("user_dev"), "42", 200),
         (Some("user_dev"), "43", 404),
+        (Some("user_nobody"), "42", 404),
         (Some("user_billing"), "42", 403),
         (Some("user_dev"), "042", 400),
         (None, "42", 401),
@@ -157,8 +158,9 @@ async fn error_paths_cost_no_more() {
     let cases = [
         (None, "42", 401, 0),
         (Some("user_dev"), "042", 400, 0),
-        // the program read, plus the three started alongside it
-        (Some("user_dev"), "43", 404, 4),
+        // a missing program reads what a non-member's request reads (service.rs)
+        (Some("user_dev"), "43", 404, 6),
+        (Some("user_nobody"), "42", 404, 6),
         (Some("user_billing"), "42", 403, 6),
     ];
     for (user, program_id, expected_status, max_calls) in cases {

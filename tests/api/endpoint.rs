@@ -135,9 +135,11 @@ async fn checks_run_in_the_contract_order() {
         (None, "43", 401, "UnauthorizedError"),
         // 400 before looking anything up
         (Some("user_nobody"), "042", 400, "ValidationError"),
-        // 404 before 403: a stranger learns only that no such program exists
+        // a stranger learns nothing: no membership reads as no such program
         (Some("user_nobody"), "43", 404, "NotFoundError"),
-        (Some("user_nobody"), "42", 403, "ForbiddenError"),
+        (Some("user_nobody"), "42", 404, "NotFoundError"),
+        // a member without tracking:read already knows the program exists
+        (Some("user_billing"), "43", 404, "NotFoundError"),
         (Some("user_billing"), "42", 403, "ForbiddenError"),
         (Some("user_dev"), "42", 200, ""),
         (Some("user_owner"), "42", 200, ""),
@@ -385,11 +387,11 @@ async fn numeric_user_ids_match_their_decimal_membership() {
 }
 
 #[tokio::test]
-async fn a_user_id_too_long_for_a_key_is_forbidden_not_an_error() {
+async fn a_user_id_too_long_for_a_key_is_not_a_member_not_an_error() {
     let store = seeded_store(EXAMPLE_FIXTURE).await;
     let user = "u".repeat(5000);
     let (status, _) = read(handle(&store, request_as(Some(&user), "42")).await);
-    assert_eq!(status, 403);
+    assert_eq!(status, 404);
 }
 
 #[tokio::test]

@@ -224,6 +224,7 @@ async fn checks_run_in_the_contract_order_with_include() {
         (Some("user_dev"), "43", good, 404, None),
         (Some("user_billing"), "42", good, 403, None),
         (Some("user_billing"), "7", good, 403, None),
+        (Some("user_nobody"), "7", good, 404, None),
         (Some("user_dev"), "7", good, 200, None),
     ];
     for (user, program_id, query, expected, field) in cases {
@@ -521,9 +522,11 @@ async fn unreadable_next_steps_fields_fail_only_requests_that_include_them() {
             assert_eq!(response.body, INTERNAL_ERROR_BODY);
         }
         // The policy still comes first: a caller without access learns nothing, not even a 500.
-        let include = Query::Http("include=nextSteps");
-        let (status, _, _) = call(&store, &event_with(Some("user_billing"), "9", include)).await;
-        assert_eq!(status, 403, "{field} {value:?}");
+        for (user, expected) in [("user_billing", 403), ("user_nobody", 404)] {
+            let include = Query::Http("include=nextSteps");
+            let (status, _, _) = call(&store, &event_with(Some(user), "9", include)).await;
+            assert_eq!(status, expected, "{user} {field} {value:?}");
+        }
 
         // Put the record back for the next case.
         store

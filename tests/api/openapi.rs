@@ -108,6 +108,7 @@ async fn every_status_conforms_to_openapi_yaml() {
         (request_as(None, "42"), 401),
         (request_as(Some("user_billing"), "42"), 403),
         (request_as(Some("user_dev"), "43"), 404),
+        (request_as(Some("user_nobody"), "42"), 404),
         (
             with_method(request_as(Some("user_dev"), "42"), "DELETE"),
             405,
