@@ -32,7 +32,7 @@ pub fn example_store() -> MemoryStore {
 /// Every file in `events/`, in name order, compiled in (name without `.json`, text), so the
 /// files cannot drift from the tests; `tests/api/handler.rs` checks the list
 /// against the directory.
-pub const EVENTS: [(&str, &str); 17] = [
+pub const EVENTS: [(&str, &str); 18] = [
     (
         "http-200-jwt-member",
         include_str!("../../events/http-200-jwt-member.json"),
