@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the service locally with the example data (fixtures/example.json, the shared example, and
+# Runs the service locally with the example data (fixtures/example.json, docs/api.md's sample, and
 # fixtures/next-steps.json, programs 7-9 for ?include=nextSteps; loaded by `seed` into
 # DynamoDB Local). Installs what it needs; Ctrl-C stops everything it started.
 #
@@ -51,7 +51,7 @@ trap 'exit 130' INT TERM
 start_dynamodb_local "$dynamodb_port"
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamodb_port"
 
-log "loading fixtures/example.json (the shared example fixture) and fixtures/next-steps.json"
+log "loading fixtures/example.json (the sample of docs/api.md) and fixtures/next-steps.json"
 cargo run --quiet --bin seed -- fixtures/example.json
 cargo run --quiet --bin seed -- fixtures/next-steps.json
 

@@ -1,5 +1,6 @@
-//! The shared test-data format: one JSON document with five optional arrays,
-//! each item exactly the fields other services write.
+//! The fixture format, which the tests, `seed` and the bench share: one JSON
+//! document with five optional arrays, each item exactly the fields other
+//! services write.
 //!
 //! `parse` checks the whole document before anything is written, and
 //! names the first bad record, so a loader never stores half a fixture.

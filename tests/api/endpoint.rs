@@ -1,5 +1,7 @@
 //! The real handler, the real SDK and DynamoDB Local: every row of the contract.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::common;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -9,33 +11,67 @@ use tracking_status::domain::Timestamp;
 use tracking_status::http::handle;
 use tracking_status::store::dynamodb::DynamoStore;
 
-/// The seed document's sample response, as data.
-fn seed_sample_response() -> Value {
-    json!({
-      "data": {
-        "programId": "42",
-        "stepStatuses": {"pageview": "complete", "referrals": "pending", "payments": "complete"},
-        "statistics": {
-          "pageview": {
-            "testEventCount": 3,
-            "hasTestEvents": true,
-            "latestTestEvent": {"id": 101, "timestamp": "2026-06-07T10:23:45.000Z", "createdAt": "2026-06-07T10:23:45.000Z"}
-          },
-          "referrals": {"testEventCount": 0, "hasTestEvents": false, "latestTestEvent": null},
-          "payments": {
-            "stripeConnectionStatus": "connected",
-            "isStripeConnected": true,
-            "stripeAccountId": "acct_1AbCdEfGhIjKlMnO",
-            "chargesEnabled": true,
-            "payoutsEnabled": true,
-            "detailsSubmitted": true,
-            "connectionDate": "2026-05-01T08:00:00.000Z"
-          }
-        },
-        "hasPartners": true,
-        "lastUpdated": "2026-06-08T12:00:00.000Z"
-      }
-    })
+/// The API's specification; its sample response is the answer this file expects.
+const API_DOC: &str = include_str!("../../docs/api.md");
+
+/// The line after which docs/api.md prints its sample response, as a ```json block.
+const SAMPLE_MARKER: &str = "<!-- sample-response:";
+
+/// The text of the ```json block that follows the marker in docs/api.md.
+fn documented_sample() -> &'static str {
+    let mut after_markers = API_DOC.split(SAMPLE_MARKER).skip(1);
+    let (Some(after), None) = (after_markers.next(), after_markers.next()) else {
+        panic!("docs/api.md must hold the marker {SAMPLE_MARKER:?} exactly once");
+    };
+    let (_comment_rest, block) = after
+        .split_once('\n')
+        .expect("the marker is a line of its own");
+    let block = block
+        .strip_prefix("```json\n")
+        .expect("a ```json fence on the line after the marker");
+    block
+        .split_once("\n```")
+        .expect("the sample's fence is closed")
+        .0
+}
+
+/// Every leaf of a JSON value (scalars, `[]`, `{}`) by its JSON pointer.
+fn leaves(value: &Value, pointer: String, out: &mut BTreeMap<String, Value>) {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (key, item) in map {
+                leaves(item, format!("{pointer}/{key}"), out);
+            }
+        }
+        Value::Array(items) if !items.is_empty() => {
+            for (i, item) in items.iter().enumerate() {
+                leaves(item, format!("{pointer}/{i}"), out);
+            }
+        }
+        _ => {
+            out.insert(pointer, value.clone());
+        }
+    }
+}
+
+/// The fields on which `actual` and `expected` differ, one line each.
+fn field_differences(actual: &Value, expected: &Value) -> Vec<String> {
+    let (mut got, mut want) = (BTreeMap::new(), BTreeMap::new());
+    leaves(actual, String::new(), &mut got);
+    leaves(expected, String::new(), &mut want);
+    let pointers: BTreeSet<&String> = got.keys().chain(want.keys()).collect();
+    pointers
+        .into_iter()
+        .filter(|pointer| got.get(*pointer) != want.get(*pointer))
+        .map(|pointer| {
+            let show = |v: Option<&Value>| v.map_or("(absent)".to_string(), Value::to_string);
+            format!(
+                "{pointer}: the handler answers {}, docs/api.md says {}",
+                show(got.get(pointer)),
+                show(want.get(pointer))
+            )
+        })
+        .collect()
 }
 
 /// Collects an object's keys depth-first, in document order.
@@ -54,21 +90,15 @@ fn key_order(text: &str) -> Vec<String> {
     keys
 }
 
-const SEED_SAMPLE_TEXT: &str = r#"{"data":{"programId":"42","stepStatuses":{"pageview":"complete","referrals":"pending","payments":"complete"},"statistics":{"pageview":{"testEventCount":3,"hasTestEvents":true,"latestTestEvent":{"id":101,"timestamp":"2026-06-07T10:23:45.000Z","createdAt":"2026-06-07T10:23:45.000Z"}},"referrals":{"testEventCount":0,"hasTestEvents":false,"latestTestEvent":null},"payments":{"stripeConnectionStatus":"connected","isStripeConnected":true,"stripeAccountId":"acct_1AbCdEfGhIjKlMnO","chargesEnabled":true,"payoutsEnabled":true,"detailsSubmitted":true,"connectionDate":"2026-05-01T08:00:00.000Z"}},"hasPartners":true,"lastUpdated":"2026-06-08T12:00:00.000Z"}}"#;
-
+/// fixtures/example.json, loaded into DynamoDB Local, answers exactly the
+/// sample response docs/api.md prints (lastUpdated aside: it is the time of
+/// the request, so only its range and format are checked).
 #[tokio::test]
-async fn shared_example_fixture_reproduces_the_seed_sample() {
-    let shared = format!(
-        "{}/../shared/spec/example-fixture.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let fixture = std::fs::read_to_string(&shared).unwrap_or_else(|e| panic!("{shared}: {e}"));
-    assert_eq!(
-        serde_json::from_str::<Value>(&fixture).unwrap(),
-        serde_json::from_str::<Value>(EXAMPLE_FIXTURE).unwrap(),
-        "fixtures/example.json must stay a copy of the shared example"
-    );
-    let store = seeded_store(&fixture).await;
+async fn example_fixture_reproduces_the_documented_sample() {
+    let sample_text = documented_sample();
+    let sample: Value = serde_json::from_str(sample_text)
+        .unwrap_or_else(|e| panic!("docs/api.md's sample response is not JSON: {e}"));
+    let store = seeded_store(EXAMPLE_FIXTURE).await;
 
     let before = Timestamp::now();
     let response = handle(&store, event("http-200-member")).await;
@@ -82,9 +112,20 @@ async fn shared_example_fixture_reproduces_the_seed_sample() {
     let last_updated = Timestamp::parse(body["data"]["lastUpdated"].as_str().unwrap()).unwrap();
     assert!(last_updated >= before && last_updated <= Timestamp::now());
     assert_eq!(body["data"]["lastUpdated"].as_str().unwrap().len(), 24);
-    body["data"]["lastUpdated"] = Value::from("2026-06-08T12:00:00.000Z");
-    assert_eq!(body, seed_sample_response());
-    assert_eq!(key_order(&text), key_order(SEED_SAMPLE_TEXT), "field order");
+    // The sample's own lastUpdated stands for any time, but in the format every response uses.
+    let documented = sample["data"]["lastUpdated"].as_str().unwrap_or_default();
+    assert!(
+        Timestamp::parse(documented).is_ok_and(|at| at.to_string() == documented),
+        "docs/api.md's lastUpdated {documented:?} is not in the response's timestamp format"
+    );
+    body["data"]["lastUpdated"] = Value::from(documented);
+    let differences = field_differences(&body, &sample);
+    assert!(
+        differences.is_empty(),
+        "fixtures/example.json does not reproduce docs/api.md's sample response:\n{}",
+        differences.join("\n")
+    );
+    assert_eq!(key_order(&text), key_order(sample_text), "field order");
 }
 
 #[tokio::test]
