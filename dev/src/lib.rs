@@ -1,6 +1,6 @@
 //! What the tests, the `seed` loader, the benchmark and the fuzzer share, and
-//! the Lambda never runs: the fixture format and its loader, and the servers
-//! the tests and the benchmark stand up. The `tracking-status` binary does not
+//! the Lambda never runs: the fixture format and its loader, where `seed` may
+//! write, and the servers the tests and the benchmark stand up. The `tracking-status` binary does not
 //! depend on this crate, so none of it ships.
 
 pub mod fault_proxy;
@@ -10,3 +10,4 @@ pub mod load;
 pub mod localhost_tls;
 pub mod oversized;
 pub mod runtime_api;
+pub mod seed_guard;

@@ -9,8 +9,11 @@
 //! `{"isAuthorized": false}` (SAM answers 403).
 //!
 //! Because it trusts whatever the caller sends, it refuses everything unless it runs under the
-//! SAM CLI's local emulation (`AWS_SAM_LOCAL=true`, which `sam local` sets in every container and
-//! Lambda never does): deployed by mistake, it authorizes no one.
+//! SAM CLI's local emulation, told by two things: `AWS_SAM_LOCAL=true`, which `sam local` sets in
+//! every container and Lambda never does, and the request context of the event, which must be the
+//! fixed one SAM's API Gateway emulator writes (account `123456789012`, API `1234567890`). A
+//! deployed copy gets its real account and API ids from API Gateway, so it authorizes no one
+//! even with the variable set by mistake.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
@@ -20,6 +23,13 @@ const SESSION_COOKIE: &str = "session";
 /// Longer values are refused: a DynamoDB sort key (the memberships table's userId) holds at most
 /// 1,024 bytes, and the function answers 403 for longer ids anyway.
 const MAX_USER_ID_LEN: usize = 1024;
+
+/// The account and API ids in the `requestContext` of every event SAM CLI's API Gateway emulator
+/// builds: the defaults of `RequestContextV2` in aws-sam-cli's `samcli/local/events/api_event.py`
+/// (the same in SAM CLI 1.170, which the scripts install, and in older releases), which
+/// `sam local start-api` never overrides. API Gateway puts the real ones there.
+const SAM_LOCAL_ACCOUNT_ID: &str = "123456789012";
+const SAM_LOCAL_API_ID: &str = "1234567890";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -35,18 +45,31 @@ async fn main() -> Result<(), Error> {
     .await
 }
 
-/// The simple response for one authorizer event.
+/// The simple response for one authorizer event; `local`: `AWS_SAM_LOCAL` is `"true"`.
 fn decide(event: &Value, local: bool) -> Value {
+    let refused = |why: &str| {
+        eprintln!("local-session-authorizer: refused: {why}");
+        json!({ "isAuthorized": false })
+    };
+    if !local {
+        return refused("AWS_SAM_LOCAL is not \"true\"");
+    }
+    if !from_sam_local(event) {
+        return refused("the request context is not sam local's (account and API ids)");
+    }
     match session_user(event) {
-        Some(user_id) if local => {
+        Some(user_id) => {
             eprintln!("local-session-authorizer: allowed");
             json!({ "isAuthorized": true, "context": { "userId": user_id } })
         }
-        _ => {
-            eprintln!("local-session-authorizer: refused");
-            json!({ "isAuthorized": false })
-        }
+        None => refused("no usable session cookie"),
     }
+}
+
+/// Whether the event carries the request context SAM's emulator writes, not API Gateway's.
+fn from_sam_local(event: &Value) -> bool {
+    let context = &event["requestContext"];
+    context["accountId"] == SAM_LOCAL_ACCOUNT_ID && context["apiId"] == SAM_LOCAL_API_ID
 }
 
 /// The userId of the request's `session` cookie, if it has a usable one.
@@ -91,6 +114,37 @@ fn usable(user_id: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// The authorizer event SAM CLI 1.170 builds for local/template.yaml's route (GET
+    /// /api/tracking/status/42, cookie session=user_owner), made by SAM's own code:
+    /// `LocalApigwService._generate_lambda_authorizer_event` under a Flask test request.
+    const SAM_LOCAL_EVENT: &str = include_str!("sam-local-event.json");
+
+    /// `fields` over the request context of SAM's event.
+    fn sam_event(fields: Value) -> Value {
+        let mut event: Value = serde_json::from_str(SAM_LOCAL_EVENT).unwrap();
+        let map = event.as_object_mut().unwrap();
+        for key in ["cookies", "headers", "identitySource"] {
+            map.remove(key);
+        }
+        for (key, value) in fields.as_object().unwrap() {
+            map.insert(key.clone(), value.clone());
+        }
+        event
+    }
+
+    /// SAM's event with a deployed API's request context: another account, another API.
+    fn deployed_event() -> Value {
+        let mut event: Value = serde_json::from_str(SAM_LOCAL_EVENT).unwrap();
+        event["requestContext"]["accountId"] = json!("111122223333");
+        event["requestContext"]["apiId"] = json!("a1b2c3d4e5");
+        event["requestContext"]["domainName"] =
+            json!("a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com");
+        event["routeArn"] = json!(
+            "arn:aws:execute-api:eu-west-1:111122223333:a1b2c3d4e5/$default/GET/api/tracking/status/42"
+        );
+        event
+    }
+
     fn allowed(event: Value) -> Option<String> {
         let response = decide(&event, true);
         if response["isAuthorized"] == json!(true) {
@@ -102,21 +156,30 @@ mod tests {
     }
 
     #[test]
+    fn sam_locals_event_with_a_session_is_allowed() {
+        let event: Value = serde_json::from_str(SAM_LOCAL_EVENT).unwrap();
+        assert_eq!(allowed(event).as_deref(), Some("user_owner"));
+    }
+
+    #[test]
     fn a_session_cookie_becomes_the_user_id() {
-        let from_cookies = json!({ "cookies": ["theme=dark", "session=user_owner"] });
+        let from_cookies = sam_event(json!({ "cookies": ["theme=dark", "session=user_owner"] }));
         assert_eq!(allowed(from_cookies).as_deref(), Some("user_owner"));
-        let from_header = json!({ "headers": { "Cookie": "theme=dark; session=user_billing" } });
+        let from_header =
+            sam_event(json!({ "headers": { "Cookie": "theme=dark; session=user_billing" } }));
         assert_eq!(allowed(from_header).as_deref(), Some("user_billing"));
     }
 
     #[test]
     fn no_usable_session_is_refused() {
         for event in [
-            json!({}),
-            json!({ "cookies": ["theme=dark"] }),
-            json!({ "cookies": ["session="] }),
-            json!({ "headers": { "cookie": "sessionx=user_owner" } }),
-            json!({ "cookies": [format!("session={}", "u".repeat(MAX_USER_ID_LEN + 1))] }),
+            sam_event(json!({})),
+            sam_event(json!({ "cookies": ["theme=dark"] })),
+            sam_event(json!({ "cookies": ["session="] })),
+            sam_event(json!({ "headers": { "cookie": "sessionx=user_owner" } })),
+            sam_event(
+                json!({ "cookies": [format!("session={}", "u".repeat(MAX_USER_ID_LEN + 1))] }),
+            ),
             json!("not an event"),
         ] {
             assert_eq!(allowed(event), None);
@@ -125,7 +188,21 @@ mod tests {
 
     #[test]
     fn outside_sam_local_everyone_is_refused() {
-        let event = json!({ "cookies": ["session=user_owner"] });
+        let event: Value = serde_json::from_str(SAM_LOCAL_EVENT).unwrap();
         assert_eq!(decide(&event, false), json!({ "isAuthorized": false }));
+    }
+
+    #[test]
+    fn a_deployed_request_context_is_refused_even_with_aws_sam_local() {
+        assert_eq!(allowed(deployed_event()), None);
+        // either id alone is not enough
+        let mut other_account: Value = serde_json::from_str(SAM_LOCAL_EVENT).unwrap();
+        other_account["requestContext"]["accountId"] = json!("111122223333");
+        assert_eq!(allowed(other_account), None);
+        let mut other_api: Value = serde_json::from_str(SAM_LOCAL_EVENT).unwrap();
+        other_api["requestContext"]["apiId"] = json!("a1b2c3d4e5");
+        assert_eq!(allowed(other_api), None);
+        // no request context at all, as the tests above used to send
+        assert_eq!(allowed(json!({ "cookies": ["session=user_owner"] })), None);
     }
 }
