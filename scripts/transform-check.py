@@ -2,8 +2,13 @@
 
 Run with the SAM CLI's Python (scripts/test.sh step 1: .local/venv/bin/python). It transforms
 template.yaml offline with SAM's own translator (samtranslator, which `sam deploy` runs in
-CloudFormation as AWS::Serverless-2016-10-31), once per DeploymentType that samconfig.toml uses,
-and checks that:
+CloudFormation as AWS::Serverless-2016-10-31), once per samconfig.toml profile (dev, prod) with
+that profile's parameter_overrides, and checks that:
+  - the template's Rules come out of the transform unchanged (CloudFormation evaluates them on
+    the processed template), and that they let the dev profile deploy and refuse the prod one
+    exactly when it names no AlarmTopicArn (evaluated here with the profile's values; this is a
+    model of CloudFormation's rule functions, Fn::Equals / Fn::Not / Fn::And / Fn::Or / Ref, not
+    CloudFormation itself);
   - the HTTP API route's integration and its invoke permission target the `live` alias, not the
     function's unqualified ARN (so CodeDeploy's traffic shifting reaches the route);
   - the CodeDeploy deployment group uses the chosen configuration, rolls back on alarms, and
@@ -21,6 +26,7 @@ import logging
 import os
 import re
 import sys
+import tomllib
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")  # the translator wants a region; no call is made
 
@@ -39,16 +45,57 @@ class NoManagedPolicies:
         return {}
 
 
-def transformed(deployment_type):
+def source_template():
     with open(os.path.join(ROOT, "template.yaml")) as f:
-        template = yaml_parse(f.read())
+        return yaml_parse(f.read())
+
+
+def profile_parameters(profile):
+    """The `Name=value` parameter_overrides of a samconfig.toml profile, as a dict."""
+    with open(os.path.join(ROOT, "samconfig.toml"), "rb") as f:
+        overrides = tomllib.load(f)[profile]["deploy"]["parameters"]["parameter_overrides"]
+    return dict(override.split("=", 1) for override in overrides)
+
+
+def transformed(parameters):
+    template = source_template()
     # `sam deploy` uploads the code and puts its S3 location here; the translator wants one.
     template["Resources"]["TrackingStatusFunction"]["Properties"]["CodeUri"] = "s3://bucket/code.zip"
-    parameters = {
-        "SessionAuthorizerFunctionArn": "arn:aws:lambda:eu-west-1:123456789012:function:authorizer",
-        "DeploymentType": deployment_type,
-    }
-    return transform(template, parameters, NoManagedPolicies())["Resources"]
+    return transform(template, parameters, NoManagedPolicies())
+
+
+def rule_value(expression, parameters, declared):
+    """A rule condition or assertion, evaluated with these parameter values (or the defaults)."""
+    if isinstance(expression, str):
+        return expression
+    (function, argument), = expression.items()
+    if function == "Ref":
+        if argument in parameters:
+            return parameters[argument]
+        check("Default" in declared.get(argument, {}), f"a rule reads {argument}, which has no value")
+        return str(declared[argument]["Default"])
+    values = [rule_value(a, parameters, declared) for a in argument]
+    if function == "Fn::Equals":
+        return values[0] == values[1]
+    if function == "Fn::Not":
+        return not values[0]
+    if function == "Fn::And":
+        return all(values)
+    if function == "Fn::Or":
+        return any(values)
+    sys.exit(f"transform-check: a rule uses {function}, which this check does not evaluate")
+
+
+def refused_by(template, parameters):
+    """The names of the rules whose condition holds and one of whose assertions fails."""
+    declared = template["Parameters"]
+    refused = []
+    for name, rule in template.get("Rules", {}).items():
+        if "RuleCondition" in rule and not rule_value(rule["RuleCondition"], parameters, declared):
+            continue
+        if not all(rule_value(a["Assert"], parameters, declared) for a in rule["Assertions"]):
+            refused.append(name)
+    return refused
 
 
 def check(condition, message):
@@ -120,8 +167,26 @@ def of_type(resources, kind):
     return {name: r for name, r in resources.items() if r["Type"] == kind}
 
 
-for deployment_type in ("AllAtOnce", "Canary10Percent5Minutes"):
-    resources = transformed(deployment_type)
+TOPIC = "arn:aws:sns:eu-west-1:123456789012:alarms"
+for profile in ("default", "prod"):
+    parameters = profile_parameters(profile)
+    environment = parameters.get("Environment")
+    check(environment == ("prod" if profile == "prod" else "dev"), f"{profile}: Environment={environment}")
+    output = transformed(parameters)
+    source = source_template()
+    check(output.get("Rules") == source.get("Rules"), f"{profile}: SAM's transform changed or dropped Rules")
+    check(list(source.get("Rules", {})) == ["ProdPagesSomeone"], f"rules: {list(source.get('Rules', {}))}")
+    # As the profile is, then with an empty and with a given topic: only prod without one is refused.
+    for topic in (parameters.get("AlarmTopicArn"), "", TOPIC):
+        values = dict(parameters) if topic is None else {**parameters, "AlarmTopicArn": topic}
+        refused = refused_by(source, values)
+        expected = ["ProdPagesSomeone"] if environment == "prod" and not values.get("AlarmTopicArn") else []
+        check(refused == expected, f"{profile} with AlarmTopicArn={topic!r}: refused by {refused}, expected {expected}")
+    as_shipped = "refused until AlarmTopicArn is set" if refused_by(source, parameters) else "deploys"
+    print(f"transform-check: {profile} profile (Environment={environment}): {as_shipped}")
+
+    deployment_type = parameters["DeploymentType"]
+    resources = output["Resources"]
     aliases = of_type(resources, "AWS::Lambda::Alias")
     check(list(aliases) == ["TrackingStatusFunctionAliaslive"], f"aliases: {list(aliases)}")
     alias = aliases["TrackingStatusFunctionAliaslive"]

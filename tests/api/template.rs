@@ -65,6 +65,13 @@ fn tables_match_the_schema_seed_creates() {
         assert_eq!(table["Type"], "AWS::DynamoDB::Table", "{}", spec.name);
         let properties = &table["Properties"];
         assert_eq!(properties["BillingMode"], "PAY_PER_REQUEST");
+        // Kept when the stack goes, and no DeleteTable from anyone until protection is turned off.
+        assert_eq!(table["DeletionPolicy"], "Retain", "{}", spec.name);
+        assert_eq!(
+            properties["DeletionProtectionEnabled"], true,
+            "{}",
+            spec.name
+        );
         assert_eq!(
             properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
             true
@@ -693,7 +700,128 @@ fn samconfig_deploys_dev_all_at_once_and_prod_as_a_canary() {
                 "{name}={value} is not allowed"
             );
         }
+        if let Some(pattern) = parameter["AllowedPattern"].as_str() {
+            assert!(
+                allowed_pattern(pattern).is_match(value),
+                "{name}={value} does not match {pattern}"
+            );
+        }
     }
+}
+
+/// A parameter's `AllowedPattern` as CloudFormation applies it: Java regex syntax, matched against
+/// the whole value. The patterns here use only syntax that Java and the regex crate read alike
+/// (classes, groups, `?`, `+`, `*`, `{m,n}`, `^`, `$`, `|`).
+fn allowed_pattern(pattern: &str) -> regex::Regex {
+    regex::Regex::new(&format!("^(?:{pattern})$")).expect("AllowedPattern is a regex")
+}
+
+/// The deployed API's CORS origin is `DashboardOrigin`, sent with credentials: the parameter's
+/// pattern lets through one exact https origin and nothing that HTTP API CORS reads as a wildcard
+/// (`*` is any origin, `https://*` any https origin). http://localhost origins are the local
+/// template's own list, for a dashboard's dev server.
+#[test]
+fn the_dashboard_origin_is_one_https_origin_without_wildcards() {
+    let template = template();
+    let cors = &resource(&template, "DashboardHttpApi")["Properties"]["CorsConfiguration"];
+    let origins = cors["AllowOrigins"].as_sequence().unwrap();
+    assert_eq!(origins.len(), 1, "{origins:?}");
+    assert_eq!(reference(&origins[0]), "DashboardOrigin");
+    assert_eq!(cors["AllowCredentials"], true);
+
+    let parameter = parameter(&template, "DashboardOrigin");
+    let pattern = allowed_pattern(parameter["AllowedPattern"].as_str().expect("a pattern"));
+    assert!(pattern.is_match(parameter["Default"].as_str().unwrap()));
+    for accepted in [
+        "https://dashboard.example.com",
+        "https://dashboard.dev.example.com",
+        "https://app-1.example.co.uk",
+        "https://dashboard.example.com:8443",
+    ] {
+        assert!(pattern.is_match(accepted), "{accepted} is refused");
+    }
+    for refused in [
+        "*",
+        "https://*",
+        "http://*",
+        "https://*.example.com",
+        "https://dashboard.*",
+        "http://x",
+        "http://dashboard.example.com",
+        "http://localhost:5173",
+        "https://localhost:5173",
+        "https://dashboard.example.com/",
+        "https://dashboard.example.com/app",
+        "https://Dashboard.example.com",
+        "https://user@dashboard.example.com",
+        "https://dashboard.example.com,https://evil.example",
+        "https://dashboard.example.com\nhttps://evil.example",
+        "https://-dashboard.example.com",
+        "https://",
+        "",
+    ] {
+        assert!(!pattern.is_match(refused), "{refused:?} is accepted");
+    }
+
+    // The local list: plain http on loopback only, which the deployed pattern refuses.
+    let local = local_template();
+    let local_origins = strings(
+        &resource(&local, "LocalHttpApi")["Properties"]["CorsConfiguration"]["AllowOrigins"],
+    );
+    assert!(!local_origins.is_empty());
+    let loopback = regex::Regex::new(r"^http://(localhost|127\.0\.0\.1):[0-9]{1,5}$").unwrap();
+    for origin in local_origins {
+        assert!(loopback.is_match(origin), "local origin {origin}");
+        assert!(!pattern.is_match(origin), "{origin}");
+    }
+}
+
+/// The prod profile cannot deploy without a topic to page: the `ProdPagesSomeone` rule, which
+/// CloudFormation checks before any change, asserts `AlarmTopicArn` is not empty when
+/// `Environment` is prod. `Environment` has no default, so every deploy says which it is, and the
+/// two samconfig.toml profiles say dev and prod (the values the rule and the parameter name).
+/// scripts/transform-check.py evaluates the rule with each profile's values on SAM's output.
+#[test]
+fn the_prod_profile_cannot_deploy_without_an_alarm_topic() {
+    let template = template();
+    let environment = parameter(&template, "Environment");
+    assert!(environment.get("Default").is_none(), "{environment:?}");
+    assert_eq!(strings(&environment["AllowedValues"]), ["dev", "prod"]);
+    // dev may deploy without a topic: the parameter stays optional.
+    given_when_not_empty(&template, "HasAlarmTopic", "AlarmTopicArn");
+
+    let value = |profile: &str| {
+        samconfig_overrides(profile)
+            .into_iter()
+            .find(|(name, _)| name == "Environment")
+            .map(|(_, value)| value)
+            .unwrap_or_else(|| panic!("the {profile} profile names no Environment"))
+    };
+    let (dev, prod) = (value("default"), value("prod"));
+    assert_eq!((dev.as_str(), prod.as_str()), ("dev", "prod"));
+
+    let rules = template["Rules"].as_mapping().expect("a Rules section");
+    assert_eq!(rules.len(), 1);
+    let rule = &template["Rules"]["ProdPagesSomeone"];
+    // RuleCondition: !Equals [!Ref Environment, prod]
+    let (tag, operands) = tagged(&rule["RuleCondition"]);
+    assert_eq!(tag, "!Equals");
+    assert_eq!(reference(&operands[0]), "Environment");
+    assert_eq!(operands[1].as_str(), Some(prod.as_str()));
+    // Assert: !Not [!Equals [!Ref AlarmTopicArn, ""]]
+    let assertions = rule["Assertions"].as_sequence().unwrap();
+    assert_eq!(assertions.len(), 1);
+    let (tag, not) = tagged(&assertions[0]["Assert"]);
+    assert_eq!(tag, "!Not");
+    let (tag, equals) = tagged(&not[0]);
+    assert_eq!(tag, "!Equals");
+    assert_eq!(reference(&equals[0]), "AlarmTopicArn");
+    assert_eq!(equals[1], "");
+    let message = assertions[0]["AssertDescription"].as_str().unwrap();
+    assert!(
+        message.contains("AlarmTopicArn") && message.contains("samconfig.toml"),
+        "{message}"
+    );
 }
 
 /// An alarm of the stack: sent to the optional `AlarmTopicArn` topic when it fires and when it
@@ -874,6 +1002,62 @@ fn alarms_watch_the_function_the_api_and_the_tables() {
         expression.contains("100 * FILL(errors, 0) / requests"),
         "{expression}"
     );
+
+    // The share of 4xx among the API's responses: HTTP APIs count the stage's throttling (429)
+    // there, as no metric of its own. Over minutes with a share of the rate limit's requests.
+    let api4xx = alarm(&template, "Api4xxAlarm");
+    assert_eq!(
+        api4xx["ComparisonOperator"],
+        "GreaterThanOrEqualToThreshold"
+    );
+    let threshold = api4xx["Threshold"].as_f64().unwrap();
+    let metrics = api4xx["Metrics"].as_sequence().unwrap();
+    let by_id = |id: &str| {
+        metrics
+            .iter()
+            .find(|m| m["Id"] == id)
+            .unwrap_or_else(|| panic!("metric {id}"))
+    };
+    for (id, name) in [("refused", "4xx"), ("requests", "Count")] {
+        let stat = &by_id(id)["MetricStat"];
+        assert_eq!(stat["Metric"]["Namespace"], "AWS/ApiGateway");
+        assert_eq!(stat["Metric"]["MetricName"], name);
+        assert_eq!(stat["Stat"], "Sum");
+        assert_eq!(stat["Period"].as_f64(), Some(60.0));
+        assert_eq!(
+            reference(dimension(&stat["Metric"], "ApiId").expect("ApiId")),
+            "DashboardHttpApi"
+        );
+        assert_eq!(by_id(id)["ReturnData"], false);
+    }
+    let rate = by_id("rate");
+    assert_eq!(rate["ReturnData"], true);
+    // !Sub "IF(requests >= (${ApiThrottlingRateLimit} * N), 100 * FILL(refused, 0) / requests, 0)"
+    let (tag, expression) = tagged(&rate["Expression"]);
+    assert_eq!(tag, "!Sub");
+    let expression = expression.as_str().unwrap();
+    let shape = regex::Regex::new(
+        r"^IF\(requests >= \(\$\{ApiThrottlingRateLimit\} \* ([0-9]+)\), 100 \* FILL\(refused, 0\) / requests, 0\)$",
+    )
+    .unwrap();
+    let per_minute: f64 = shape
+        .captures(expression)
+        .unwrap_or_else(|| panic!("{expression}"))[1]
+        .parse()
+        .unwrap();
+    // A flood at the rate limit sends (limit x 60) requests a minute: it must be counted.
+    assert!(
+        per_minute < 60.0,
+        "the floor (limit x {per_minute} a minute) hides a flood at the limit"
+    );
+    // A flood offering twice the limit gets half its answers as 429: that must trip it.
+    assert!(threshold > 0.0 && threshold <= 50.0, "{threshold}");
+    // Sustained, and within 5 minutes.
+    let (periods, datapoints) = (
+        api4xx["EvaluationPeriods"].as_f64().unwrap(),
+        api4xx["DatapointsToAlarm"].as_f64().unwrap(),
+    );
+    assert!(datapoints >= 2.0 && datapoints <= periods && periods <= 5.0);
 
     // DynamoDB read throttling on each table the function reads, under the name it is given (an
     // existing table's in prod), and on the index it queries where it queries one.
