@@ -6,23 +6,6 @@
 //! concurrency), `principal` + `http` (the API Gateway edge), `error` (the one
 //! mapping of failures to responses).
 
-// A panic on the request path is caught by the panic net (src/panic_net.rs),
-// but it should not happen: the request path may not contain an explicit
-// panic, unwrap, expect or unchecked index.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing,
-        clippy::string_slice,
-        clippy::unreachable,
-        clippy::todo,
-        clippy::unimplemented
-    )
-)]
-
 pub mod config;
 pub mod domain;
 pub mod error;
