@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, Select};
+use serde::de::DeserializeOwned;
 use serde_dynamo::aws_sdk_dynamodb_1::from_item;
 
 use super::records::{
@@ -61,6 +62,41 @@ impl DynamoStore {
     /// Counts a call about to be sent.
     fn start_call(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One counted GetItem of the record `R` under `key`, eventually
+    /// consistent, read through its projection: `None` when no item has the key.
+    async fn get_item<R, T>(
+        &self,
+        operation: &'static str,
+        table: &str,
+        key: impl IntoIterator<Item = (&'static str, AttributeValue)>,
+        projection: &Projection,
+    ) -> StoreResult<Option<T>>
+    where
+        R: Record + DeserializeOwned,
+        T: From<R>,
+    {
+        let key = key
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value))
+            .collect();
+        self.start_call();
+        let output = self
+            .client
+            .get_item()
+            .table_name(table)
+            .set_key(Some(key))
+            .projection_expression(&projection.expression)
+            .set_expression_attribute_names(Some(projection.names.clone()))
+            .send()
+            .await
+            .map_err(unavailable(operation))?;
+        output
+            .item
+            .map(|item| from_item::<R>(item).map(T::from))
+            .transpose()
+            .map_err(corrupt(operation))
     }
 
     /// Opens the connections to DynamoDB during init — DNS, TCP, TLS and
@@ -122,45 +158,23 @@ impl StatusStore for DynamoStore {
     }
 
     async fn program(&self, id: ProgramId) -> StoreResult<Option<Program>> {
-        const OPERATION: &str = "GetItem program";
-        let projection = &self.projections.program;
-        self.start_call();
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.tables.programs)
-            .key("id", AttributeValue::N(id.to_string()))
-            .projection_expression(&projection.expression)
-            .set_expression_attribute_names(Some(projection.names.clone()))
-            .send()
-            .await
-            .map_err(unavailable(OPERATION))?;
-        output
-            .item
-            .map(|item| from_item::<ProgramRecord>(item).map(Program::from))
-            .transpose()
-            .map_err(corrupt(OPERATION))
+        self.get_item::<ProgramRecord, _>(
+            "GetItem program",
+            &self.tables.programs,
+            [("id", AttributeValue::N(id.to_string()))],
+            &self.projections.program,
+        )
+        .await
     }
 
     async fn advertiser(&self, advertiser_id: &str) -> StoreResult<Option<Advertiser>> {
-        const OPERATION: &str = "GetItem advertiser";
-        let projection = &self.projections.advertiser;
-        self.start_call();
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.tables.advertisers)
-            .key("id", AttributeValue::S(advertiser_id.to_string()))
-            .projection_expression(&projection.expression)
-            .set_expression_attribute_names(Some(projection.names.clone()))
-            .send()
-            .await
-            .map_err(unavailable(OPERATION))?;
-        output
-            .item
-            .map(|item| from_item::<AdvertiserRecord>(item).map(Advertiser::from))
-            .transpose()
-            .map_err(corrupt(OPERATION))
+        self.get_item::<AdvertiserRecord, _>(
+            "GetItem advertiser",
+            &self.tables.advertisers,
+            [("id", AttributeValue::S(advertiser_id.to_string()))],
+            &self.projections.advertiser,
+        )
+        .await
     }
 
     async fn membership(
@@ -168,28 +182,19 @@ impl StatusStore for DynamoStore {
         workspace_id: &str,
         user_id: &str,
     ) -> StoreResult<Option<Membership>> {
-        const OPERATION: &str = "GetItem membership";
         if user_id.len() > MAX_SORT_KEY_BYTES {
             return Ok(None);
         }
-        let projection = &self.projections.membership;
-        self.start_call();
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.tables.memberships)
-            .key("workspaceId", AttributeValue::S(workspace_id.to_string()))
-            .key("userId", AttributeValue::S(user_id.to_string()))
-            .projection_expression(&projection.expression)
-            .set_expression_attribute_names(Some(projection.names.clone()))
-            .send()
-            .await
-            .map_err(unavailable(OPERATION))?;
-        output
-            .item
-            .map(|item| from_item::<MembershipRecord>(item).map(Membership::from))
-            .transpose()
-            .map_err(corrupt(OPERATION))
+        self.get_item::<MembershipRecord, _>(
+            "GetItem membership",
+            &self.tables.memberships,
+            [
+                ("workspaceId", AttributeValue::S(workspace_id.to_string())),
+                ("userId", AttributeValue::S(user_id.to_string())),
+            ],
+            &self.projections.membership,
+        )
+        .await
     }
 
     async fn recent_test_events(
