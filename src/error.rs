@@ -49,6 +49,13 @@ impl ApiError {
         }
     }
 
+    /// A failure of the function rather than of the request: a 500, which
+    /// `http` logs at ERROR with its cause (never returned). Read off `status`,
+    /// the one mapping, so a new variant is classified where its status is chosen.
+    pub fn is_internal(&self) -> bool {
+        self.status() >= 500
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             ApiError::InvalidProgramId(_) | ApiError::InvalidInclude(_) => "ValidationError",

@@ -108,7 +108,7 @@ fn finish(
         };
     }
     match &outcome {
-        Err(error @ (ApiError::Store(_) | ApiError::Unreadable(_) | ApiError::Panicked(_))) => {
+        Err(error) if error.is_internal() => {
             // A corrupt record's cause quotes the stored value: bounded too.
             let cause = bounded(&error.to_string(), MAX_CAUSE_CHARS);
             request_line!(Level::ERROR, cause, "request failed")
