@@ -1,5 +1,5 @@
 //! The SDK's HTTPS client trusts only the roots AWS endpoints chain to
-//! (`TLS_TRUST_STORE`, config.rs and sdk.rs), and that choice reaches the TLS handshake.
+//! (`TLS_TRUST_STORE`, sdk.rs), and that choice reaches the TLS handshake.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,8 +13,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tracking_status::config::TrustedRoots;
-use tracking_status::sdk::{AWS_ROOTS_PEM, https_client, sdk_config_loader_with};
+use tracking_status::sdk::{AWS_ROOTS_PEM, TrustedRoots, https_client, sdk_config_loader_with};
 use tracking_status_dev::localhost_tls::{TEST_CA, localhost_acceptor};
 
 /// SHA-256 fingerprints as Amazon Trust Services publishes them
