@@ -466,17 +466,8 @@ async fn unreadable_stored_data_is_a_500_that_leaks_nothing() {
     for program_id in ["77", "42"] {
         let (status, body) = read(handle(&store, request_as(Some("user_owner"), program_id)).await);
         assert_eq!(status, 500, "{program_id}");
+        // The contract's fixed 500 body: nothing of the stored value or the tables.
         assert_eq!(body, common::internal_error_body());
-        let text = body.to_string();
-        for secret in [
-            tables.programs.as_str(),
-            "tracking",
-            "GetItem",
-            "workspaceId",
-            "tuesday",
-        ] {
-            assert!(!text.contains(secret), "{secret} in {text}");
-        }
     }
 }
 
