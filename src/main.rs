@@ -33,6 +33,10 @@ use tracking_status::{lambda, panic_net, telemetry};
 async fn main() -> Result<(), Error> {
     telemetry::init();
     panic_net::install_hook();
+    // An ordinary INFO line of test builds only: `tests/api/release_binary.rs` reads it
+    // to show that a raised log level holds such lines back (deployed builds write none).
+    #[cfg(feature = "panic-probe")]
+    tracing::info!("a test build: the probe feature is compiled in");
     // A bad setting stops init with its reason, before any request is taken.
     let loader = sdk_config_loader()
         .inspect_err(|error| tracing::error!(cause = %error, "invalid configuration"))?;
