@@ -9,10 +9,12 @@
 use crate::common;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use common::INTERNAL_ERROR_BODY;
 use common::runtime_api::{Answer, Function};
 use serde_json::{Value, json};
+use tracking_status::panic_net::{PANIC_LIMIT, PANIC_LIMIT_EXIT_STATUS};
 
 fn binary() -> String {
     std::env::var("RELEASE_PROBE_BINARY").expect(
@@ -179,6 +181,56 @@ fn log_lines(log: &Path) -> Vec<Value> {
         .lines()
         .map(|line| serde_json::from_str(line).expect("every log line is a JSON object"))
         .collect()
+}
+
+/// After `PANIC_LIMIT` caught panics the process exits (status 70), but only once
+/// the last panic's 500 is posted; fewer panics, even with other requests between
+/// them, leave it serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_process_exits_after_the_panic_limit_once_the_last_500_is_posted() {
+    let (mut function, log) = start(&probe_fixture()).await;
+    let pid = function.child.id();
+    for caught in 1..=PANIC_LIMIT {
+        let panicked = response(&function.invoke(&event("4242")).await);
+        assert_eq!(panicked["statusCode"], 500, "panic {caught}: {panicked}");
+        assert_eq!(panicked["body"], INTERNAL_ERROR_BODY);
+        if caught < PANIC_LIMIT {
+            let after = function.invoke(&event("42")).await;
+            assert_eq!(status(&after), 200, "after panic {caught}: {}", after.body);
+            assert!(function.is_running(), "after panic {caught}");
+            assert_eq!(function.child.id(), pid);
+        }
+    }
+    let exited = function.exit_status(Duration::from_secs(10)).await;
+    assert_eq!(
+        exited.and_then(|status| status.code()),
+        Some(PANIC_LIMIT_EXIT_STATUS),
+        "{exited:?}\n{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+
+    // One ERROR line says why, inside the last panicking request's invoke span.
+    let lines = log_lines(&log);
+    let exits: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["caught_panics"].is_number())
+        .collect();
+    assert_eq!(exits.len(), 1, "{lines:#?}");
+    let exit = exits[0];
+    assert_eq!(exit["level"], "ERROR", "{exit}");
+    assert_eq!(exit["caught_panics"], PANIC_LIMIT, "{exit}");
+    assert_eq!(exit["exit_status"], PANIC_LIMIT_EXIT_STATUS, "{exit}");
+    let message = exit["message"].as_str().unwrap();
+    assert!(
+        message.contains("Lambda replaces this sandbox"),
+        "{message}"
+    );
+    let last_panic = lines
+        .iter()
+        .rfind(|line| line["status"] == 500)
+        .expect("the last panic's request line");
+    assert_eq!(exit["span"]["requestId"], last_panic["span"]["requestId"]);
+    assert_eq!(lines.last(), Some(exit), "the exit line is the last line");
 }
 
 /// At WARN, in either form the function reads, a 200 and a 404 still write their
