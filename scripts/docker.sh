@@ -13,7 +13,8 @@
 #                                 a clear error when a container cannot open HOST:PORT
 #   start_dynamodb_for_containers ENV_FILE
 #                                 DynamoDB Local + example fixture, reachable from containers,
-#                                 and the --env-vars file pointing the function at it
+#                                 and the --env-vars file pointing the function at it (the
+#                                 table variables: the `table-env` program of dev/)
 #                                 (TABLE_PREFIX: the tables' name prefix; default: one per run,
 #                                 empty: the default names, as scripts/run-local.sh uses)
 #   sam_local ARGS...             `sam local ARGS...` without SAM's STS round trip
@@ -209,16 +210,7 @@ docker_bridge_gateway() {
   if [ -z "$gw" ]; then
     # Docker 20.10 leaves Gateway out of IPAM when it picked the default: read the interface.
     ifname="$(docker network inspect bridge --format '{{index .Options "com.docker.network.bridge.name"}}' 2>/dev/null || true)"
-    gw="$(python3 - "${ifname:-docker0}" <<'EOF'
-import fcntl, socket, struct, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-try:
-    packed = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", sys.argv[1][:15].encode()))  # SIOCGIFADDR
-    print(socket.inet_ntoa(packed[20:24]))
-except OSError:
-    pass
-EOF
-)"
+    gw="$(python3 "$ROOT/scripts/interface-address.py" "${ifname:-docker0}" || true)"
   fi
   [ -n "$gw" ] || { fail "could not find the address of Docker's bridge network (docker network inspect bridge)"; return 1; }
   echo "$gw"
@@ -262,21 +254,14 @@ start_dynamodb_for_containers() {
   log "DynamoDB Local is reachable from containers at $DYNAMODB_CONTAINER_ENDPOINT"
 
   prefix="${TABLE_PREFIX-sam-local-$$-}"
-  export PROGRAMS_TABLE="${prefix}tracking-programs" ADVERTISERS_TABLE="${prefix}tracking-advertisers" \
-    MEMBERSHIPS_TABLE="${prefix}tracking-memberships" EVENTS_TABLE="${prefix}tracking-events" \
-    PARTNER_PROGRAMS_TABLE="${prefix}tracking-partner-programs"
+  # table-env's lines hold nothing a shell would split or expand: $tables is left unquoted.
+  tables="$(cargo run --quiet --bin table-env -- "$prefix")" || return 1
+  export $tables
   log "loading fixtures/example.json and fixtures/next-steps.json with seed"
   AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port" cargo run --quiet --bin seed -- fixtures/example.json || return 1
   AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port" cargo run --quiet --bin seed -- fixtures/next-steps.json || return 1
 
-  python3 - "$env_file" "$DYNAMODB_CONTAINER_ENDPOINT" <<'PY'
-import json, os, sys
-names = ["PROGRAMS_TABLE", "ADVERTISERS_TABLE", "MEMBERSHIPS_TABLE", "EVENTS_TABLE", "PARTNER_PROGRAMS_TABLE"]
-variables = {name: os.environ[name] for name in names}
-variables["AWS_ENDPOINT_URL_DYNAMODB"] = sys.argv[2]
-with open(sys.argv[1], "w") as f:
-    json.dump({"TrackingStatusFunction": variables}, f, indent=2)
-PY
+  cargo run --quiet --bin table-env -- --sam-env-vars "$prefix" "$DYNAMODB_CONTAINER_ENDPOINT" >"$env_file" || return 1
 }
 
 # sam_containers: the ids of containers made from SAM's image on top of the stand-in.
