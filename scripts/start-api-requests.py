@@ -125,7 +125,7 @@ def main(args):
         else:
             failed += 1
             print(f"FAIL  {name:<44} -> {status} (expected {expected}): {text[:600]}")
-        print(f"      {curl(base, path, cookie, origin)}\n      {text[:300]}")
+        print(f"      {curl(base, path, cookie, origin)}\n      {text[:300].rstrip()}")
     print(f"start-api requests: {len(cases) - failed} passed, {failed} failed")
     return 1 if failed else 0
 
