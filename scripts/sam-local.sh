@@ -2,8 +2,8 @@
 # `sam local invoke` of every file in events/, against DynamoDB Local with the example fixture,
 # each checked for the status in its name (events/http-403-no-permission.json must answer 403).
 # The function runs in a Docker container the way Lambda runs it: the `sam build` artifact, on
-# a stand-in for the provided.al2023 image (scripts/docker.sh), behind SAM's Runtime Interface
-# Emulator.
+# AWS's provided.al2023 image or, where it cannot be pulled, a stand-in (scripts/docker.sh,
+# ensure_lambda_base_image), behind SAM's Runtime Interface Emulator.
 #
 #   scripts/sam-local.sh [BUILD_DIR]    default: .aws-sam/build-ci, what scripts/test.sh builds;
 #                                       built here first when it has no template.yaml
@@ -63,7 +63,7 @@ while read -r file expected <&3; do
   name="$(basename "$file" .json)"
   t0="$(now_ms)"
   # stdout: the function's response; stderr: SAM's and the function's logs.
-  output="$(sam_local invoke TrackingStatusFunction --skip-pull-image -t "$template" -e "$file" \
+  output="$(sam_local invoke TrackingStatusFunction $(sam_image_options) -t "$template" -e "$file" \
     --env-vars "$work/env.json" --parameter-overrides "Architecture=$arch" \
     2>"$work/$name.log")" || true
   printf '%s\n' "$output" >"$work/$name.out"

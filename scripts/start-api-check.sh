@@ -69,7 +69,7 @@ warm=()
 [ -n "${WARM_CONTAINERS:-}" ] && warm=(--warm-containers "$WARM_CONTAINERS")
 log "sam local start-api on 127.0.0.1:$api_port (log: $work/start-api.log)"
 t0="$(now_ms)"
-env $(sam_local_env) sam local start-api -t "$build_dir/template.yaml" --skip-pull-image \
+env $(sam_local_env) sam local start-api -t "$build_dir/template.yaml" $(sam_image_options) \
   --host 127.0.0.1 --port "$api_port" --env-vars "$work/env.json" \
   --parameter-overrides "Architecture=$arch" ${warm[@]+"${warm[@]}"} >"$work/start-api.log" 2>&1 &
 API_PID=$!
