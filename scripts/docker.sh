@@ -4,34 +4,44 @@
 #   ensure_docker                 install docker.io (Debian) if missing, start dockerd if it is not
 #                                 answering, wait for it; clear errors when neither works
 #   stop_docker_if_started        stop the dockerd that ensure_docker started (nothing else)
-#   ensure_lambda_base_image      the stand-in for public.ecr.aws/lambda/provided:al2023-<arch>,
-#                                 built from Debian packages only (idempotent: a label records
-#                                 the recipe and package versions; fast when present)
+#   ensure_lambda_base_image      the image the function runs on: AWS's
+#                                 public.ecr.aws/lambda/provided:al2023-<arch> when present or
+#                                 pulled, else a stand-in built from Debian packages under a name
+#                                 of its own (idempotent: a label records the recipe and package
+#                                 versions; fast when present). Sets LAMBDA_IMAGE and
+#                                 SAM_RAPID_IMAGE
+#   sam_image_options             the `sam local invoke/start-api` options that run that image
 #   docker_bridge_gateway         the host's address on the default bridge (what a container
 #                                 uses to reach a service on the host)
 #   check_reachable_from_container HOST PORT WHAT
 #                                 a clear error when a container cannot open HOST:PORT
 #   start_dynamodb_for_containers ENV_FILE
 #                                 DynamoDB Local + example fixture, reachable from containers,
-#                                 and the --env-vars file pointing the function at it
+#                                 and the --env-vars file pointing the function at it (the
+#                                 table variables: the `table-env` program of dev/)
 #                                 (TABLE_PREFIX: the tables' name prefix; default: one per run,
 #                                 empty: the default names, as scripts/run-local.sh uses)
 #   sam_local ARGS...             `sam local ARGS...` without SAM's STS round trip
 #
 # KEEP_DOCKERD=1 leaves a dockerd that ensure_docker started running after the script.
+# LAMBDA_PULL_TIMEOUT (seconds, default 60; 0: no pull) bounds the pull of AWS's image.
 #
-# Why a stand-in image: `sam local invoke/start-api` run the function in a container built
-# FROM public.ecr.aws/lambda/provided:al2023-<arch> plus SAM's own Runtime Interface Emulator
-# (shipped inside the aws-sam-cli package). That registry is outside the package registries
-# this project may use, so an image of exactly that name is built locally and SAM is run with
-# --skip-pull-image. It holds Debian's glibc (libc6), libgcc_s (libgcc-s1) and busybox
-# (busybox-static: SAM's image build runs `mv` and `chmod` in it; the reachability probe uses
-# its wget). It is NOT Amazon Linux 2023: scripts/glibc-check.sh covers the one difference that
-# matters to a native binary, the glibc version (AL2023 has 2.34).
+# Which image: `sam local invoke/start-api` run the function in a container built FROM
+# public.ecr.aws/lambda/provided:al2023-<arch> plus SAM's own Runtime Interface Emulator
+# (shipped inside the aws-sam-cli package). AWS's image is used when Docker has it or can pull
+# it. Where that registry cannot be reached (this project's CI reaches only package registries;
+# the failed pull takes 0.1 s there), a stand-in is built under a name of its own,
+# tracking-status/lambda-stand-in:al2023-<arch>, and SAM is pointed at it with --invoke-image.
+# Nothing of ours is tagged public.ecr.aws/..., so a machine's real image, and every other SAM
+# project using it, is left alone. The stand-in holds Debian's glibc (libc6), libgcc_s
+# (libgcc-s1) and busybox (busybox-static: SAM's image build runs `mv` and `chmod` in it; the
+# reachability probe uses its wget). It is NOT Amazon Linux 2023: scripts/glibc-check.sh covers
+# the one difference that matters to a native binary, the glibc version (AL2023 has 2.34).
 
 DOCKERD_LOG="$LOCAL/dockerd.log"
 # Bump when the recipe below changes: the image is rebuilt when its label differs.
 LAMBDA_BASE_RECIPE="tracking-status-stand-in-1"
+LAMBDA_STAND_IN_REPOSITORY="tracking-status/lambda-stand-in"
 
 
 docker_answers() { docker info >/dev/null 2>&1; }
@@ -115,7 +125,64 @@ lambda_arch() {
   esac
 }
 
-lambda_base_image() { echo "public.ecr.aws/lambda/provided:al2023-$(lambda_arch)"; }
+# stand_in_label IMAGE: the recipe label our stand-in carries (empty: not ours, or absent). An
+# image SAM builds FROM the stand-in inherits it.
+stand_in_label() {
+  docker image inspect "$1" --format '{{index .Config.Labels "tracking-status.stand-in"}}' 2>/dev/null || true
+}
+
+# aws_lambda_image IMAGE: succeeds when Docker has AWS's IMAGE, pulling it if needed (within
+# LAMBDA_PULL_TIMEOUT seconds). An image of that name carrying our label is a stand-in that an
+# earlier version of this script built under AWS's name: it does not count.
+aws_lambda_image() {
+  local image="$1" timeout="${LAMBDA_PULL_TIMEOUT:-60}" t0=$SECONDS
+  if docker image inspect "$image" >/dev/null 2>&1; then
+    [ -z "$(stand_in_label "$image")" ] && return 0
+    log "$image here is a stand-in that an earlier version of this script built under AWS's" \
+      "name: not used (docker image rm $image removes it)"
+  fi
+  [ "$timeout" != 0 ] || return 1
+  if timeout "$timeout" docker pull -q "$image" >"$LOCAL/docker-pull.log" 2>&1; then
+    log "pulled $image in $((SECONDS - t0)) s"
+    return 0
+  fi
+  log "no $image: pulling it failed after $((SECONDS - t0)) s (LAMBDA_PULL_TIMEOUT=$timeout):" \
+    "$(tail -n 1 "$LOCAL/docker-pull.log" | cut -c 1-160)"
+  return 1
+}
+
+# ensure_lambda_base_image: chooses the image the function runs on and makes sure Docker has it.
+# Sets LAMBDA_IMAGE (the base: AWS's or the stand-in), LAMBDA_IMAGE_IS_STAND_IN (1 or 0) and
+# SAM_RAPID_IMAGE (what SAM builds FROM the base and runs: the base plus its emulator, named
+# after the base's repository as SAM 1.170 names it).
+ensure_lambda_base_image() {
+  local arch aws
+  arch="$(lambda_arch)" || return 1
+  aws="public.ecr.aws/lambda/provided:al2023-$arch"
+  if aws_lambda_image "$aws"; then
+    LAMBDA_IMAGE="$aws" LAMBDA_IMAGE_IS_STAND_IN=0
+    SAM_RAPID_IMAGE="public.ecr.aws/lambda/provided:al2023-rapid-$arch"
+    # SAM keeps its image and, under --skip-pull-image, does not rebuild it when the base
+    # changes: one it built on an earlier version's stand-in (it carries our label) must go.
+    if [ -n "$(stand_in_label "$SAM_RAPID_IMAGE")" ]; then
+      docker image rm -f "$SAM_RAPID_IMAGE" >/dev/null 2>&1 || true
+    fi
+    log "the function runs on AWS's $aws"
+    return 0
+  fi
+  LAMBDA_IMAGE="$LAMBDA_STAND_IN_REPOSITORY:al2023-$arch" LAMBDA_IMAGE_IS_STAND_IN=1
+  SAM_RAPID_IMAGE="$LAMBDA_STAND_IN_REPOSITORY:rapid-$arch"
+  ensure_stand_in_image "$LAMBDA_IMAGE" || return 1
+  log "the function runs on the stand-in $LAMBDA_IMAGE (Debian's glibc, not Amazon Linux 2023)"
+}
+
+# sam_image_options: the options of `sam local invoke` and `sam local start-api` that run every
+# function (the local authorizer too) on the image ensure_lambda_base_image chose, never pulled
+# by SAM. No word holds a space: $(sam_image_options) is used unquoted.
+sam_image_options() {
+  echo --skip-pull-image
+  if [ "$LAMBDA_IMAGE_IS_STAND_IN" = 1 ]; then echo --invoke-image "$LAMBDA_IMAGE"; fi
+}
 
 # The host's glibc and libgcc_s versions (dpkg-query: fast). The image carries these exact
 # versions, the ones a binary built on this host was linked against; a change rebuilds it.
@@ -127,12 +194,12 @@ lambda_base_packages() {
   done
 }
 
-ensure_lambda_base_image() {
-  local image recipe current
-  image="$(lambda_base_image)" || return 1
+# ensure_stand_in_image IMAGE: builds the stand-in as IMAGE unless it is there, built by this recipe.
+ensure_stand_in_image() {
+  local image="$1" recipe current
   command -v apt-get >/dev/null 2>&1 || { fail "building $image needs apt-get (Debian packages)"; return 1; }
   recipe="$LAMBDA_BASE_RECIPE $(dpkg --print-architecture) $(lambda_base_packages | tr '\n' ' ')"
-  current="$(docker image inspect "$image" --format '{{index .Config.Labels "tracking-status.stand-in"}}' 2>/dev/null || true)"
+  current="$(stand_in_label "$image")"
   if [ "$current" = "$recipe" ]; then
     return 0
   fi
@@ -195,9 +262,9 @@ ensure_lambda_base_image() {
     return 1
   fi
   rm -rf "$work"
-  # SAM caches its own image (base + emulator) as ...:al2023-rapid-<arch> and does not rebuild it
-  # when the base changes under --skip-pull-image: drop it so the next run rebuilds on this base.
-  docker image rm -f "public.ecr.aws/lambda/provided:al2023-rapid-$(lambda_arch)" >/dev/null 2>&1 || true
+  # SAM keeps its own image (base + emulator) as SAM_RAPID_IMAGE and does not rebuild it when
+  # the base changes under --skip-pull-image: drop it so the next run rebuilds on this base.
+  docker image rm -f "$SAM_RAPID_IMAGE" >/dev/null 2>&1 || true
   log "built $image in $((SECONDS - t0)) s from:$used"
 }
 
@@ -209,30 +276,25 @@ docker_bridge_gateway() {
   if [ -z "$gw" ]; then
     # Docker 20.10 leaves Gateway out of IPAM when it picked the default: read the interface.
     ifname="$(docker network inspect bridge --format '{{index .Options "com.docker.network.bridge.name"}}' 2>/dev/null || true)"
-    gw="$(python3 - "${ifname:-docker0}" <<'EOF'
-import fcntl, socket, struct, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-try:
-    packed = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", sys.argv[1][:15].encode()))  # SIOCGIFADDR
-    print(socket.inet_ntoa(packed[20:24]))
-except OSError:
-    pass
-EOF
-)"
+    gw="$(python3 "$ROOT/scripts/interface-address.py" "${ifname:-docker0}" || true)"
   fi
   [ -n "$gw" ] || { fail "could not find the address of Docker's bridge network (docker network inspect bridge)"; return 1; }
   echo "$gw"
 }
 
-# check_reachable_from_container HOST PORT WHAT: opens http://HOST:PORT/ from a container on the
-# default bridge, as the function's container will. Any HTTP answer counts (DynamoDB Local says
-# 400 to a bare GET); a refused or timed-out connection is an error that says what to fix.
+# check_reachable_from_container HOST PORT WHAT: opens http://HOST:PORT/ from a container of
+# LAMBDA_IMAGE on the default bridge, as the function's container will. Any HTTP answer counts
+# (DynamoDB Local says 400 to a bare GET); a refused or timed-out connection is an error that
+# says what to fix.
 check_reachable_from_container() {
   local host="$1" port="$2" what="$3" out
-  # busybox's own timeout, not wget -T (Debian's busybox-static 1.35 wget crashes on -T), under
-  # a shell that stays PID 1: a container's PID 1 cannot be killed from inside, so wget must not be it.
-  out="$(docker run --rm --network bridge --entrypoint /bin/sh "$(lambda_base_image)" \
-    -c 'timeout -s KILL 10 wget -S -O /dev/null "$0"; exit 0' "http://$host:$port/" 2>&1 || true)"
+  # The stand-in has busybox's wget, AWS's AL2023 image curl (curl-minimal): both print the
+  # status line. busybox's own timeout, not wget -T (Debian's busybox-static 1.35 wget crashes
+  # on -T), under a shell that stays PID 1: a container's PID 1 cannot be killed from inside,
+  # so wget must not be it.
+  out="$(docker run --rm --network bridge --entrypoint /bin/sh "$LAMBDA_IMAGE" -c '
+    if command -v wget >/dev/null; then timeout -s KILL 10 wget -S -O /dev/null "$0"
+    else curl -sS --max-time 10 -o /dev/null -D - "$0"; fi; exit 0' "http://$host:$port/" 2>&1 || true)"
   if printf '%s' "$out" | grep -q 'HTTP/1\.[01] [0-9]'; then
     return 0
   fi
@@ -262,26 +324,19 @@ start_dynamodb_for_containers() {
   log "DynamoDB Local is reachable from containers at $DYNAMODB_CONTAINER_ENDPOINT"
 
   prefix="${TABLE_PREFIX-sam-local-$$-}"
-  export PROGRAMS_TABLE="${prefix}tracking-programs" ADVERTISERS_TABLE="${prefix}tracking-advertisers" \
-    MEMBERSHIPS_TABLE="${prefix}tracking-memberships" EVENTS_TABLE="${prefix}tracking-events" \
-    PARTNER_PROGRAMS_TABLE="${prefix}tracking-partner-programs"
+  # table-env's lines hold nothing a shell would split or expand: $tables is left unquoted.
+  tables="$(cargo run --quiet --bin table-env -- "$prefix")" || return 1
+  export $tables
   log "loading fixtures/example.json and fixtures/next-steps.json with seed"
   AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port" cargo run --quiet --bin seed -- fixtures/example.json || return 1
   AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port" cargo run --quiet --bin seed -- fixtures/next-steps.json || return 1
 
-  python3 - "$env_file" "$DYNAMODB_CONTAINER_ENDPOINT" <<'PY'
-import json, os, sys
-names = ["PROGRAMS_TABLE", "ADVERTISERS_TABLE", "MEMBERSHIPS_TABLE", "EVENTS_TABLE", "PARTNER_PROGRAMS_TABLE"]
-variables = {name: os.environ[name] for name in names}
-variables["AWS_ENDPOINT_URL_DYNAMODB"] = sys.argv[2]
-with open(sys.argv[1], "w") as f:
-    json.dump({"TrackingStatusFunction": variables}, f, indent=2)
-PY
+  cargo run --quiet --bin table-env -- --sam-env-vars "$prefix" "$DYNAMODB_CONTAINER_ENDPOINT" >"$env_file" || return 1
 }
 
-# sam_containers: the ids of containers made from SAM's image on top of the stand-in.
+# sam_containers: the ids of containers made from SAM_RAPID_IMAGE, SAM's image on LAMBDA_IMAGE.
 sam_containers() {
-  docker ps -aq --no-trunc --filter "ancestor=public.ecr.aws/lambda/provided:al2023-rapid-$(lambda_arch)" 2>/dev/null | sort
+  docker ps -aq --no-trunc --filter "ancestor=$SAM_RAPID_IMAGE" 2>/dev/null | sort
 }
 
 # remove_new_sam_containers BEFORE: removes, by id, the SAM containers not in BEFORE (the output

@@ -28,11 +28,10 @@ if [ -z "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]; then
   start_dynamodb_local "$dynamodb_port"
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamodb_port"
 fi
-# Tables of its own, so a shared DynamoDB Local keeps other data apart.
-prefix="e2e-$$-"
-export PROGRAMS_TABLE="${prefix}programs" ADVERTISERS_TABLE="${prefix}advertisers" \
-  MEMBERSHIPS_TABLE="${prefix}memberships" EVENTS_TABLE="${prefix}events" \
-  PARTNER_PROGRAMS_TABLE="${prefix}partner-programs"
+# Tables of its own, so a shared DynamoDB Local keeps other data apart. table-env's lines hold
+# nothing a shell would split or expand, so $tables is left unquoted.
+tables="$(cargo run --quiet --bin table-env -- "e2e-$$-")"
+export $tables
 
 log "loading fixtures/example.json and fixtures/next-steps.json with seed"
 cargo run --quiet --bin seed -- fixtures/example.json
@@ -50,19 +49,20 @@ for _ in $(seq 1 600); do
 done
 
 passed=0 failed=0
-for file in events/*.json; do
+events="$(dev_program events)"
+list="$("$events")"
+while read -r file expected <&3; do
   name="$(basename "$file" .json)"
-  expected="$(echo "$name" | cut -d- -f2)"
   # The first invoke waits for watch to build the function.
   output="$(cargo lambda invoke tracking-status --invoke-address 127.0.0.1 --invoke-port "$lambda_port" \
     --data-file "$file" 2>&1)" || true
-  actual="$(printf '%s' "$output" | python3 -c 'import json,sys; print(json.load(sys.stdin)["statusCode"])' 2>/dev/null || echo "no response")"
+  actual="$(printf '%s' "$output" | "$events" status-code 2>/dev/null || echo "no response")"
   if [ "$actual" = "$expected" ]; then
     passed=$((passed + 1)); echo "ok    $name -> $actual"
   else
     failed=$((failed + 1)); echo "FAIL  $name -> $actual (expected $expected): $output"
   fi
-done
+done 3<<<"$list"
 
 # check_http METHOD EXPECTED_STATUS EXPECTED_BODY: one request through watch's HTTP route.
 check_http() {

@@ -2,8 +2,8 @@
 # `sam local invoke` of every file in events/, against DynamoDB Local with the example fixture,
 # each checked for the status in its name (events/http-403-no-permission.json must answer 403).
 # The function runs in a Docker container the way Lambda runs it: the `sam build` artifact, on
-# a stand-in for the provided.al2023 image (scripts/docker.sh), behind SAM's Runtime Interface
-# Emulator.
+# AWS's provided.al2023 image or, where it cannot be pulled, a stand-in (scripts/docker.sh,
+# ensure_lambda_base_image), behind SAM's Runtime Interface Emulator.
 #
 #   scripts/sam-local.sh [BUILD_DIR]    default: .aws-sam/build-ci, what scripts/test.sh builds;
 #                                       built here first when it has no template.yaml
@@ -48,33 +48,7 @@ bash scripts/glibc-check.sh "$build_dir/TrackingStatusFunction/bootstrap" >&2 ||
 # artifact, and checks that nothing else differs.
 template="$build_dir/template.yaml"
 if ! grep -q 'AWS_ENDPOINT_URL_DYNAMODB' "$template"; then
-  "$LOCAL/venv/bin/python" - "$template" "$work/template.yaml" <<'PY'
-import copy, os, sys
-from samcli.yamlhelper import yaml_dump, yaml_parse
-
-source, target = sys.argv[1], sys.argv[2]
-with open(source) as f:
-    built = yaml_parse(f.read())
-base = os.path.dirname(os.path.abspath(source))
-local = copy.deepcopy(built)
-function = local["Resources"]["TrackingStatusFunction"]["Properties"]
-function["CodeUri"] = os.path.join(base, function["CodeUri"])
-function["Environment"]["Variables"]["AWS_ENDPOINT_URL_DYNAMODB"] = ""
-with open(target, "w") as f:
-    f.write(yaml_dump(local))
-
-# Read the copy back and undo the two changes: what is left must be the built template.
-with open(target) as f:
-    back = yaml_parse(f.read())
-function = back["Resources"]["TrackingStatusFunction"]["Properties"]
-built_code = os.path.join(base, built["Resources"]["TrackingStatusFunction"]["Properties"]["CodeUri"])
-if os.path.realpath(function["CodeUri"]) != os.path.realpath(built_code):
-    sys.exit(f"the copy's CodeUri {function['CodeUri']} is not the built artifact {built_code}")
-function["CodeUri"] = built["Resources"]["TrackingStatusFunction"]["Properties"]["CodeUri"]
-del function["Environment"]["Variables"]["AWS_ENDPOINT_URL_DYNAMODB"]
-if back != built:
-    sys.exit(f"{target} differs from {source} beyond AWS_ENDPOINT_URL_DYNAMODB and CodeUri")
-PY
+  "$LOCAL/venv/bin/python" scripts/sam-local-template.py "$template" "$work/template.yaml"
   template="$work/template.yaml"
   log "invoking $template: $build_dir/template.yaml + a declared AWS_ENDPOINT_URL_DYNAMODB (checked: nothing else differs)"
 fi
@@ -83,25 +57,25 @@ start_dynamodb_for_containers "$work/env.json"
 
 now_ms() { local t="${EPOCHREALTIME/[.,]/}"; echo $((t / 1000)); }
 passed=0 failed=0 total_ms=0
-for file in events/*.json; do
+events="$(dev_program events)"
+list="$("$events")"
+while read -r file expected <&3; do
   name="$(basename "$file" .json)"
-  expected="$(echo "$name" | cut -d- -f2)"
   t0="$(now_ms)"
   # stdout: the function's response; stderr: SAM's and the function's logs.
-  output="$(sam_local invoke TrackingStatusFunction --skip-pull-image -t "$template" -e "$file" \
+  output="$(sam_local invoke TrackingStatusFunction $(sam_image_options) -t "$template" -e "$file" \
     --env-vars "$work/env.json" --parameter-overrides "Architecture=$arch" \
     2>"$work/$name.log")" || true
   printf '%s\n' "$output" >"$work/$name.out"
   ms=$(($(now_ms) - t0))
   total_ms=$((total_ms + ms))
-  actual="$(printf '%s' "$output" | tail -n 1 |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["statusCode"])' 2>/dev/null || echo "no response")"
+  actual="$(printf '%s' "$output" | tail -n 1 | "$events" status-code 2>/dev/null || echo "no response")"
   if [ "$actual" = "$expected" ]; then
     passed=$((passed + 1)); printf 'ok    %-32s -> %s  (%d ms)\n' "$name" "$actual" "$ms"
   else
     failed=$((failed + 1)); printf 'FAIL  %-32s -> %s (expected %s, %d ms): %s\n' "$name" "$actual" "$expected" "$ms" "$output"
     sed 's/^/      | /' "$work/$name.log" | tail -n 20
   fi
-done
+done 3<<<"$list"
 echo "sam local invoke: $passed passed, $failed failed ($((total_ms / (passed + failed))) ms per invoke)"
 [ "$failed" -eq 0 ]

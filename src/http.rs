@@ -15,6 +15,7 @@ use crate::panic_net::Panic;
 use crate::principal::principal;
 use crate::service::tracking_status;
 use crate::store::StatusStore;
+use crate::telemetry::REQUEST_TARGET;
 
 /// The route prefix, used when no path parameter is present (`cargo lambda watch`
 /// builds its events without route parameters).
@@ -93,9 +94,12 @@ fn finish(
     // The request line's fields, written once for every level (a level is part of a
     // `tracing` callsite, so each level is its own call). `telemetry` makes this line an
     // EMF record: `status_class` is the metrics' dimension, the two numbers their values.
+    // Its target is one the log filter always enables: the metrics do not depend on the
+    // log level.
     macro_rules! request_line {
         ($level:expr, $($cause_and_message:tt)+) => {
             tracing::event!(
+                target: REQUEST_TARGET,
                 $level,
                 request_id,
                 program_id,

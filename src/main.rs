@@ -3,7 +3,10 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use lambda_runtime::{Error, LambdaEvent, service_fn};
+use lambda_runtime::layers::TracingLayer;
+use lambda_runtime::tower::ServiceExt;
+use lambda_runtime::tower::layer::layer_fn;
+use lambda_runtime::{Error, LambdaEvent, Runtime, service_fn};
 use serde_json::value::RawValue;
 use tracking_status::config::{TableNames, warm_up_enabled};
 use tracking_status::sdk::sdk_config_loader;
@@ -16,6 +19,10 @@ use tracking_status::{lambda, panic_net, telemetry};
 async fn main() -> Result<(), Error> {
     telemetry::init();
     panic_net::install_hook();
+    // An ordinary INFO line of test builds only: `tests/api/release_binary.rs` reads it
+    // to show that a raised log level holds such lines back (deployed builds write none).
+    #[cfg(feature = "panic-probe")]
+    tracing::info!("a test build: the probe feature is compiled in");
     // A bad setting stops init with its reason, before any request is taken.
     let loader = sdk_config_loader()
         .inspect_err(|error| tracing::error!(cause = %error, "invalid configuration"))?;
@@ -38,13 +45,21 @@ async fn main() -> Result<(), Error> {
     // must live on to serve the next one instead of exiting and making it pay
     // a cold start, so the runtime loop is started again.
     loop {
-        let stopped = lambda_runtime::run(service_fn(
+        // `lambda_runtime::run`, plus one layer: the runtime's service resolves once
+        // the response is posted to the Runtime API, and only then may the process
+        // exit (`exit_after_panic_limit`). Added before the tracing layer, so it runs
+        // inside the invoke span: the exit's log line carries the Lambda request id.
+        let runtime = Runtime::new(service_fn(
             move |event: LambdaEvent<Box<RawValue>>| async move {
                 let response = lambda::invoke(store, &event.payload, event.context).await;
                 Ok::<_, Infallible>(response)
             },
         ))
-        .await;
+        .layer(layer_fn(|posting| {
+            ServiceExt::map_result(posting, exit_after_panic_limit)
+        }))
+        .layer(TracingLayer::new());
+        let stopped = runtime.run().await;
         match stopped {
             Ok(()) => return Ok(()),
             Err(error) => {
@@ -58,3 +73,22 @@ async fn main() -> Result<(), Error> {
 
 /// How long to wait before starting the runtime loop again after it failed.
 const RUNTIME_RESTART_DELAY: Duration = Duration::from_millis(20);
+
+/// Called once an invocation is over, its response posted to the Runtime API
+/// (`posted`, passed through): after `PANIC_LIMIT` caught panics the process exits,
+/// before asking for the next event, so Lambda replaces the sandbox and no event is
+/// lost with it.
+fn exit_after_panic_limit<T>(posted: T) -> T {
+    let caught = panic_net::caught_panics();
+    if caught >= panic_net::PANIC_LIMIT {
+        tracing::error!(
+            caught_panics = caught,
+            exit_status = panic_net::PANIC_LIMIT_EXIT_STATUS,
+            "exiting after {caught} caught panics, so that Lambda replaces this sandbox \
+             (a process that keeps panicking may be broken itself)"
+        );
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        std::process::exit(panic_net::PANIC_LIMIT_EXIT_STATUS);
+    }
+    posted
+}

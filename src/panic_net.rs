@@ -1,6 +1,7 @@
 //! The net under the request path: a panic anywhere while a request is being
 //! answered, in this crate or a dependency, becomes the contract's 500 and the
-//! process goes on to serve the next request.
+//! process goes on to serve the next request — up to `PANIC_LIMIT` caught panics,
+//! after which the process exits once the answer is posted (`main.rs`).
 //!
 //! This needs the `unwind` panic strategy, which the release profile uses
 //! (README, "Panics"); under `abort` a panic still ends the process. The
@@ -13,11 +14,34 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll};
 
 /// How much of a panic message reaches the log: enough to find the bug, not
 /// enough for a hostile input quoted in the message to flood the log.
 const MESSAGE_CHARS: usize = 200;
+
+/// After this many caught panics, the process exits as soon as the last one's
+/// 500 is posted (`main.rs`), so Lambda replaces the sandbox. One panic is a bug
+/// meeting an input, and the next request starts afresh; panics that keep coming
+/// can be a process that is itself broken (a lock a panic left poisoned, a cache
+/// a dependency left half-written), which the net alone would keep answering 500s
+/// for as long as Lambda keeps the sandbox. Three is past coincidence, and cheap:
+/// a replacement costs one cold start (about 10 ms, BENCHMARKS.md), so a caller
+/// who can make requests panic at will forces at most one per three requests.
+pub const PANIC_LIMIT: u32 = 3;
+
+/// The process's exit status at `PANIC_LIMIT`: sysexits' EX_SOFTWARE (an internal
+/// software error), told apart from init's failure (1) and a crash (a signal).
+pub const PANIC_LIMIT_EXIT_STATUS: i32 = 70;
+
+/// The panics `catch` has caught in this process.
+static CAUGHT: AtomicU32 = AtomicU32::new(0);
+
+/// How many panics `catch` has caught in this process.
+pub fn caught_panics() -> u32 {
+    CAUGHT.load(Ordering::Relaxed)
+}
 
 thread_local! {
     /// Whether a panic on this thread will be caught by `catch`.
@@ -66,6 +90,7 @@ impl<F: Future> Future for CatchUnwind<F> {
         match polled {
             Ok(poll) => poll.map(Ok),
             Err(payload) => {
+                CAUGHT.fetch_add(1, Ordering::Relaxed);
                 // Without the hook (in tests), the payload still says what happened.
                 let described = LAST_PANIC.take().unwrap_or_else(|| {
                     let message = payload
@@ -129,6 +154,15 @@ mod tests {
             panic!("not caught: {caught:?}")
         };
         assert!(described.contains("index out of bounds"), "{described}");
+    }
+
+    #[tokio::test]
+    async fn caught_panics_are_counted() {
+        let before = caught_panics();
+        let caught = catch(async { std::panic::panic_any("counted") }).await;
+        assert!(caught.is_err());
+        // Other tests may catch panics meanwhile: the count only grows.
+        assert!(caught_panics() > before);
     }
 
     #[tokio::test]

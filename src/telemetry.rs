@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 use tracing::field::{Field, Visit};
-use tracing::{Event, Subscriber};
+use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::{JsonFields, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields, MakeWriter};
@@ -27,52 +27,171 @@ pub const STATUS_CLASS: &str = "status_class";
 pub const METRICS: [(&str, &str); 2] =
     [("duration_ms", "Milliseconds"), ("dynamodb_calls", "Count")];
 
-/// Installs the JSON subscriber on stdout. The level comes from `RUST_LOG`, else
-/// from Lambda's `AWS_LAMBDA_LOG_LEVEL` (set by the template's LoggingConfig), else
-/// `info`; the metrics' namespace from `METRICS_NAMESPACE` (the template sets the
-/// stack's name), else `tracking-status`.
+/// The target of the per-request line (`http.rs`). The filter always enables it, at
+/// every level the line is written at (INFO, WARN, ERROR), whatever `RUST_LOG` or
+/// `AWS_LAMBDA_LOG_LEVEL` say: the line is the request's metrics (EMF), and the 5xx
+/// rate that rolls a deployment back (`Function5xxRateAlarm`) is computed over all of
+/// them. Every other line still obeys the level.
+pub const REQUEST_TARGET: &str = "tracking_status::request";
+
+/// What the filter always enables, at INFO: the request line, and `lambda_runtime`'s
+/// invoke span (an INFO span, the only thing that module writes), which gives the line
+/// its Lambda request id and X-Ray trace id. INFO, not TRACE: a directive more verbose
+/// than the level would raise the filter's maximum level, and every disabled `debug!`
+/// in the SDK would then cost a callsite lookup instead of one compare.
+const ALWAYS_ENABLED: [&str; 2] = [
+    "tracking_status::request=info",
+    "lambda_runtime::layers::trace=info",
+];
+
+/// What decides the log, read once at init.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    /// `RUST_LOG`: the filter (`EnvFilter` directives); overrides `lambda_log_level`
+    /// for what this process writes.
+    pub rust_log: Option<String>,
+    /// `AWS_LAMBDA_LOG_LEVEL`: Lambda's application log level (the template's
+    /// `LoggingConfig.ApplicationLogLevel`). The filter when `RUST_LOG` is not set; and
+    /// Lambda itself drops every JSON line whose `level` is below it, so the request
+    /// line is labelled at least this level (`JsonLines`).
+    pub lambda_log_level: Option<String>,
+    /// `METRICS_NAMESPACE`: the metrics' CloudWatch namespace.
+    pub metrics_namespace: String,
+}
+
+impl LogSettings {
+    /// From `RUST_LOG`, `AWS_LAMBDA_LOG_LEVEL` and `METRICS_NAMESPACE` (the template
+    /// sets the stack's name; else `tracking-status`).
+    pub fn from_env() -> Self {
+        LogSettings {
+            rust_log: std::env::var("RUST_LOG").ok(),
+            lambda_log_level: std::env::var("AWS_LAMBDA_LOG_LEVEL").ok(),
+            metrics_namespace: std::env::var("METRICS_NAMESPACE")
+                .ok()
+                .filter(|namespace| !namespace.is_empty())
+                .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_string()),
+        }
+    }
+
+    /// The filter: `RUST_LOG`, else `AWS_LAMBDA_LOG_LEVEL`, else (or if unreadable)
+    /// `info`; plus `ALWAYS_ENABLED`.
+    fn filter(&self) -> EnvFilter {
+        let level = self
+            .rust_log
+            .as_deref()
+            .or(self.lambda_log_level.as_deref())
+            .map(str::to_lowercase)
+            // Lambda's FATAL has no `tracing` level: ERROR is the least it can write.
+            .map(|level| {
+                if level == "fatal" {
+                    "error".into()
+                } else {
+                    level
+                }
+            });
+        let filter = level
+            .and_then(|level| EnvFilter::try_new(level).ok())
+            .unwrap_or_else(|| EnvFilter::new("info"));
+        // Added last: each replaces a directive of the same target the level may hold.
+        ALWAYS_ENABLED
+            .iter()
+            .filter_map(|directive| directive.parse().ok())
+            .fold(filter, EnvFilter::add_directive)
+    }
+
+    /// Lambda's level filter, as the severity a request line's label must reach to
+    /// pass it; `None` when Lambda keeps INFO lines (or no level is set).
+    fn lambda_floor(&self) -> Option<Severity> {
+        Severity::parse(self.lambda_log_level.as_deref()?)
+            .filter(|severity| *severity > Severity::Info)
+    }
+}
+
+/// Installs the JSON subscriber on stdout, with the settings of `LogSettings::from_env`.
 pub fn init() {
-    let level = std::env::var("RUST_LOG")
-        .ok()
-        .or_else(|| std::env::var("AWS_LAMBDA_LOG_LEVEL").ok());
-    let namespace = std::env::var("METRICS_NAMESPACE")
-        .ok()
-        .filter(|namespace| !namespace.is_empty())
-        .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_string());
-    let _ = tracing::subscriber::set_global_default(json_subscriber_in(
-        level.as_deref(),
-        &namespace,
+    let _ = tracing::subscriber::set_global_default(subscriber(
+        LogSettings::from_env(),
         std::io::stdout,
     ));
 }
 
-/// The subscriber `init` installs, writing to `writer`, with the default
-/// namespace; tests capture logs with it.
+/// The subscriber `init` installs, writing to `writer`, with the level `level` (as
+/// `RUST_LOG`), no Lambda level and the default namespace; tests capture logs with it.
 pub fn json_subscriber<W>(level: Option<&str>, writer: W) -> impl Subscriber + Send + Sync + 'static
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    json_subscriber_in(level, DEFAULT_METRICS_NAMESPACE, writer)
+    subscriber(
+        LogSettings {
+            rust_log: level.map(str::to_string),
+            lambda_log_level: None,
+            metrics_namespace: DEFAULT_METRICS_NAMESPACE.to_string(),
+        },
+        writer,
+    )
 }
 
-fn json_subscriber_in<W>(
-    level: Option<&str>,
-    namespace: &str,
-    writer: W,
-) -> impl Subscriber + Send + Sync + 'static
+/// The subscriber `init` installs, with `settings`, writing to `writer`.
+pub fn subscriber<W>(settings: LogSettings, writer: W) -> impl Subscriber + Send + Sync + 'static
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = level
-        .map(str::to_lowercase)
-        .and_then(|level| EnvFilter::try_new(level).ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
     tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(settings.filter())
         .fmt_fields(JsonFields::new())
-        .event_format(JsonLines::new(namespace))
+        .event_format(JsonLines::new(
+            &settings.metrics_namespace,
+            settings.lambda_floor(),
+        ))
         .with_writer(writer)
         .finish()
+}
+
+/// The levels Lambda's log-level filter knows, least severe first (FATAL has no
+/// `tracing` level: only a label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Severity {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Fatal,
+}
+
+impl Severity {
+    fn parse(level: &str) -> Option<Self> {
+        Some(match level.to_ascii_uppercase().as_str() {
+            "TRACE" => Severity::Trace,
+            "DEBUG" => Severity::Debug,
+            "INFO" => Severity::Info,
+            "WARN" => Severity::Warn,
+            "ERROR" => Severity::Error,
+            "FATAL" => Severity::Fatal,
+            _ => return None,
+        })
+    }
+
+    fn of(level: &Level) -> Self {
+        match *level {
+            Level::TRACE => Severity::Trace,
+            Level::DEBUG => Severity::Debug,
+            Level::INFO => Severity::Info,
+            Level::WARN => Severity::Warn,
+            _ => Severity::Error,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Severity::Trace => "TRACE",
+            Severity::Debug => "DEBUG",
+            Severity::Info => "INFO",
+            Severity::Warn => "WARN",
+            Severity::Error => "ERROR",
+            Severity::Fatal => "FATAL",
+        }
+    }
 }
 
 /// `{"timestamp", "level", "message", <the event's fields>, "span": {...}}`:
@@ -82,6 +201,10 @@ where
 struct JsonLines {
     /// EMF's `CloudWatchMetrics`: the same for every request line, so built once.
     metric_directives: Value,
+    /// Lambda's own level filter (`LogSettings::lambda_floor`): a request line below it
+    /// is labelled at it, or Lambda would drop the line and its metrics. Its `status`
+    /// says how the request went.
+    request_floor: Option<Severity>,
 }
 
 impl<S, N> FormatEvent<S, N> for JsonLines
@@ -97,7 +220,8 @@ where
     ) -> fmt::Result {
         let mut line = Map::new();
         line.insert("timestamp".into(), json!(Timestamp::now().to_string()));
-        line.insert("level".into(), json!(event.metadata().level().as_str()));
+        let level = event.metadata().level();
+        line.insert("level".into(), json!(level.as_str()));
         event.record(&mut FieldsInto(&mut line));
         if let Some(span) = ctx.lookup_current() {
             let mut fields = span
@@ -110,6 +234,11 @@ where
         }
         if line.get(STATUS_CLASS).is_some_and(Value::is_string) {
             line.insert("_aws".into(), self.emf_metadata(epoch_millis()));
+            if let Some(floor) = self.request_floor
+                && Severity::of(level) < floor
+            {
+                line.insert("level".into(), json!(floor.label()));
+            }
         }
         let text = serde_json::to_string(&line).map_err(|_| fmt::Error)?;
         writeln!(writer, "{text}")
@@ -117,7 +246,7 @@ where
 }
 
 impl JsonLines {
-    fn new(namespace: &str) -> Self {
+    fn new(namespace: &str, request_floor: Option<Severity>) -> Self {
         let metrics: Vec<Value> = METRICS
             .iter()
             .map(|(name, unit)| json!({"Name": name, "Unit": unit}))
@@ -128,6 +257,7 @@ impl JsonLines {
                 "Dimensions": [[STATUS_CLASS]],
                 "Metrics": metrics,
             }]),
+            request_floor,
         }
     }
 
@@ -199,10 +329,144 @@ mod tests {
     }
 
     fn lines_of(log: impl FnOnce()) -> Vec<Value> {
-        text_of(log)
+        lines_with(None, None, log)
+    }
+
+    /// The lines written with `RUST_LOG` = `rust_log` and `AWS_LAMBDA_LOG_LEVEL` =
+    /// `lambda_log_level`.
+    fn lines_with(
+        rust_log: Option<&str>,
+        lambda_log_level: Option<&str>,
+        log: impl FnOnce(),
+    ) -> Vec<Value> {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let settings = LogSettings {
+            rust_log: rust_log.map(str::to_string),
+            lambda_log_level: lambda_log_level.map(str::to_string),
+            metrics_namespace: DEFAULT_METRICS_NAMESPACE.to_string(),
+        };
+        tracing::subscriber::with_default(subscriber(settings, move || sink.clone()), log);
+        String::from_utf8(captured.0.lock().unwrap().clone())
+            .unwrap()
             .lines()
             .map(|line| serde_json::from_str(line).unwrap())
             .collect()
+    }
+
+    /// A 200's and a 500's request line, as `http.rs` writes them, between an
+    /// ordinary INFO line and an ordinary WARN line, inside an invoke span as
+    /// `lambda_runtime` opens it.
+    fn requests_among_ordinary_lines() {
+        let span = tracing::info_span!(
+            target: "lambda_runtime::layers::trace",
+            "Lambda runtime invoke",
+            requestId = "abc-1"
+        );
+        let _entered = span.enter();
+        tracing::info!("ordinary info");
+        tracing::event!(
+            target: REQUEST_TARGET,
+            Level::INFO,
+            status = 200u64,
+            status_class = "2xx",
+            duration_ms = 1.0,
+            dynamodb_calls = 6u64,
+            "request"
+        );
+        tracing::event!(
+            target: REQUEST_TARGET,
+            Level::ERROR,
+            status = 500u64,
+            status_class = "5xx",
+            duration_ms = 1.0,
+            dynamodb_calls = 6u64,
+            "request failed"
+        );
+        tracing::warn!("ordinary warn");
+    }
+
+    /// (message, level) of each line.
+    fn messages_and_levels(lines: &[Value]) -> Vec<(String, String)> {
+        lines
+            .iter()
+            .map(|line| {
+                assert_eq!(
+                    line["_aws"].is_object(),
+                    line["status"].is_number(),
+                    "{line}"
+                );
+                // whatever the level, the line carries the Lambda request id
+                assert_eq!(line["span"]["requestId"], "abc-1", "{line}");
+                let text = |key: &str| line[key].as_str().unwrap().to_string();
+                (text("message"), text("level"))
+            })
+            .collect()
+    }
+
+    fn expected(levels: [&str; 3]) -> Vec<(String, String)> {
+        ["request", "request failed", "ordinary warn"]
+            .into_iter()
+            .zip(levels)
+            .map(|(message, level)| (message.to_string(), level.to_string()))
+            .collect()
+    }
+
+    /// `RUST_LOG=warn`: the request lines (the metrics) are still written, at their own
+    /// level, and the ordinary INFO line is not.
+    #[test]
+    fn request_lines_are_written_whatever_rust_log_says() {
+        for rust_log in ["warn", "WARN", "error,hyper=debug"] {
+            let lines = lines_with(Some(rust_log), None, requests_among_ordinary_lines);
+            let written = messages_and_levels(&lines);
+            let mut expected = expected(["INFO", "ERROR", "WARN"]);
+            if rust_log.starts_with("error") {
+                expected.pop();
+            }
+            assert_eq!(written, expected, "RUST_LOG={rust_log}");
+        }
+        let off = lines_with(Some("off"), None, requests_among_ordinary_lines);
+        assert_eq!(
+            messages_and_levels(&off),
+            expected(["INFO", "ERROR", "WARN"])[..2]
+        );
+        // and at the default level, once each
+        let info = lines_with(None, None, requests_among_ordinary_lines);
+        assert_eq!(info.len(), 4, "{info:?}");
+    }
+
+    /// `AWS_LAMBDA_LOG_LEVEL=WARN`: the same, and since Lambda itself drops every JSON
+    /// line below its level, a request line below it is labelled at it.
+    #[test]
+    fn request_lines_are_labelled_to_pass_lambdas_own_level_filter() {
+        let lines = lines_with(None, Some("WARN"), requests_among_ordinary_lines);
+        assert_eq!(
+            messages_and_levels(&lines),
+            expected(["WARN", "ERROR", "WARN"])
+        );
+        // RUST_LOG decides what the process writes; Lambda's level still decides the label.
+        let lines = lines_with(Some("debug"), Some("ERROR"), requests_among_ordinary_lines);
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert_eq!(lines[1]["level"], "ERROR");
+        assert_eq!(
+            lines[0]["level"], "INFO",
+            "not a request line: its own level"
+        );
+        // FATAL has no `tracing` level: ERROR lines are written, request lines say FATAL.
+        let lines = lines_with(None, Some("FATAL"), requests_among_ordinary_lines);
+        let written = messages_and_levels(&lines);
+        assert_eq!(
+            written,
+            [("request", "FATAL"), ("request failed", "FATAL")]
+                .map(|(message, level)| (message.to_string(), level.to_string()))
+        );
+        // At INFO or below, nothing is relabelled.
+        for level in ["INFO", "debug"] {
+            let lines = lines_with(None, Some(level), requests_among_ordinary_lines);
+            let written = messages_and_levels(&lines);
+            assert_eq!(written.len(), 4, "{level}");
+            assert_eq!(written[1], ("request".into(), "INFO".into()), "{level}");
+        }
     }
 
     #[test]

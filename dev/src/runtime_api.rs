@@ -133,11 +133,6 @@ async fn serve(
                 eprintln!("{head}\n[{} body bytes]", body.len());
             }
             let answered_at = Instant::now();
-            let accepted =
-                "HTTP/1.1 202 Accepted\r\ncontent-length: 16\r\n\r\n{\"status\":\"OK\"}\n";
-            if connection.write_all(accepted.as_bytes()).await.is_err() {
-                return;
-            }
             let polled = *polled_at.lock().unwrap();
             let answer = Answer {
                 polled,
@@ -145,7 +140,14 @@ async fn serve(
                 body: String::from_utf8_lossy(&body).into_owned(),
                 error: path.contains("/error"),
             };
+            // Handed on before the function hears back: a function that exits once its
+            // answer is accepted (the panic limit) cannot exit before its answer is here.
             let _ = answered.send(answer).await;
+            let accepted =
+                "HTTP/1.1 202 Accepted\r\ncontent-length: 16\r\n\r\n{\"status\":\"OK\"}\n";
+            if connection.write_all(accepted.as_bytes()).await.is_err() {
+                return;
+            }
         }
     }
 }
@@ -257,8 +259,25 @@ impl Function {
             }
         };
         tokio::select! {
+            // An answer already posted wins over the exit that may follow it.
+            biased;
             (_, answer) = api.invoke(event) => answer,
             status = exited => panic!("the function process died ({status}) instead of answering"),
+        }
+    }
+
+    /// Waits up to `limit` for the process to exit, and returns its status (None if
+    /// it is still running).
+    pub async fn exit_status(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let until = Instant::now() + limit;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= until {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

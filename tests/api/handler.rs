@@ -76,6 +76,47 @@ fn logs_of<S: tracking_status::store::StatusStore>(
     captured.lines()
 }
 
+/// The request line is the request's metrics (EMF): at WARN it is still written, one
+/// per request, at its own level, while the level still holds back an ordinary INFO
+/// line. (`release_binary.rs` checks it end to end, `AWS_LAMBDA_LOG_LEVEL=WARN` too.)
+#[test]
+fn at_warn_each_request_still_writes_its_metrics_line() {
+    let store = example_store();
+    let captured = CapturedLogs::default();
+    let sink = captured.clone();
+    let subscriber = json_subscriber(Some("warn"), move || sink.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        common::settle_log_filters();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        tracing::info!("an ordinary INFO line");
+        for program_id in ["42", "424242"] {
+            let request = common::request_as(Some("user_dev"), program_id);
+            runtime.block_on(handle(&store, request));
+        }
+        tracing::warn!("an ordinary WARN line");
+    });
+    let lines = captured.lines();
+    let messages: Vec<&str> = lines
+        .iter()
+        .map(|line| line["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        ["request", "request", "an ordinary WARN line"],
+        "{lines:#?}"
+    );
+    for (line, status) in lines.iter().zip([200, 404]) {
+        assert_eq!(line["status"], status, "{line}");
+        assert_eq!(line["level"], "INFO", "{line}");
+        assert_eq!(line["status_class"], format!("{}xx", status / 100));
+        assert!(line["_aws"]["CloudWatchMetrics"].is_array(), "{line}");
+        assert!(line["duration_ms"].is_number(), "{line}");
+    }
+}
+
 #[test]
 fn one_log_line_per_request_with_id_program_status_and_duration() {
     let store = example_store();

@@ -8,11 +8,13 @@
 
 use crate::common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use common::INTERNAL_ERROR_BODY;
 use common::runtime_api::{Answer, Function};
 use serde_json::{Value, json};
+use tracking_status::panic_net::{PANIC_LIMIT, PANIC_LIMIT_EXIT_STATUS};
 
 fn binary() -> String {
     std::env::var("RELEASE_PROBE_BINARY").expect(
@@ -32,9 +34,15 @@ fn probe_fixture() -> String {
 
 /// A function process over fresh tables holding `fixture`, logging to a file.
 async fn start(fixture: &str) -> (Function, PathBuf) {
+    start_with(fixture, &[]).await
+}
+
+/// `start`, with the variables `extra` on top.
+async fn start_with(fixture: &str, extra: &[(&str, &str)]) -> (Function, PathBuf) {
     let tables = common::seeded_tables(fixture).await;
     let mut env = common::table_env(&tables);
     env.push(("AWS_ENDPOINT_URL_DYNAMODB".to_string(), common::endpoint()));
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let log = std::env::temp_dir().join(format!(
         "release-binary-{}-{}.log",
         std::process::id(),
@@ -158,4 +166,127 @@ async fn an_unreadable_client_context_does_not_end_the_process() {
         .filter(|line| line.contains("the Lambda runtime loop stopped"))
         .count();
     assert_eq!(restarts, 3, "{text}");
+}
+
+/// Every line the function wrote, each a JSON object.
+fn log_lines(log: &Path) -> Vec<Value> {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("every log line is a JSON object"))
+        .collect()
+}
+
+/// After `PANIC_LIMIT` caught panics the process exits (status 70), but only once
+/// the last panic's 500 is posted; fewer panics, even with other requests between
+/// them, leave it serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_process_exits_after_the_panic_limit_once_the_last_500_is_posted() {
+    let (mut function, log) = start(&probe_fixture()).await;
+    let pid = function.child.id();
+    for caught in 1..=PANIC_LIMIT {
+        let panicked = response(&function.invoke(&event("4242")).await);
+        assert_eq!(panicked["statusCode"], 500, "panic {caught}: {panicked}");
+        assert_eq!(panicked["body"], INTERNAL_ERROR_BODY);
+        if caught < PANIC_LIMIT {
+            let after = function.invoke(&event("42")).await;
+            assert_eq!(status(&after), 200, "after panic {caught}: {}", after.body);
+            assert!(function.is_running(), "after panic {caught}");
+            assert_eq!(function.child.id(), pid);
+        }
+    }
+    let exited = function.exit_status(Duration::from_secs(10)).await;
+    assert_eq!(
+        exited.and_then(|status| status.code()),
+        Some(PANIC_LIMIT_EXIT_STATUS),
+        "{exited:?}\n{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+
+    // One ERROR line says why, inside the last panicking request's invoke span.
+    let lines = log_lines(&log);
+    let exits: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["caught_panics"].is_number())
+        .collect();
+    assert_eq!(exits.len(), 1, "{lines:#?}");
+    let exit = exits[0];
+    assert_eq!(exit["level"], "ERROR", "{exit}");
+    assert_eq!(exit["caught_panics"], PANIC_LIMIT, "{exit}");
+    assert_eq!(exit["exit_status"], PANIC_LIMIT_EXIT_STATUS, "{exit}");
+    let message = exit["message"].as_str().unwrap();
+    assert!(
+        message.contains("Lambda replaces this sandbox"),
+        "{message}"
+    );
+    let last_panic = lines
+        .iter()
+        .rfind(|line| line["status"] == 500)
+        .expect("the last panic's request line");
+    assert_eq!(exit["span"]["requestId"], last_panic["span"]["requestId"]);
+    assert_eq!(lines.last(), Some(exit), "the exit line is the last line");
+}
+
+/// At WARN, in either form the function reads, a 200 and a 404 still write their
+/// request line, the EMF record of their metrics, with the Lambda request id; and no
+/// other INFO line is written. Under `AWS_LAMBDA_LOG_LEVEL` (Lambda's own filter,
+/// which drops JSON lines below it) the request line is labelled WARN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_warn_the_release_binary_still_writes_each_requests_metrics() {
+    // At INFO, the probe build writes an ordinary INFO line at init (`main.rs`): the
+    // check below that WARN leaves such lines out can fail.
+    let (mut function, log) = start(common::EXAMPLE_FIXTURE).await;
+    assert_eq!(status(&function.invoke(&event("42")).await), 200);
+    let at_info = log_lines(&log);
+    assert!(
+        at_info
+            .iter()
+            .any(|line| line["level"] == "INFO" && !line["status"].is_number()),
+        "no ordinary INFO line at INFO: {at_info:#?}"
+    );
+    drop(function);
+
+    for (variable, level, label) in [
+        ("AWS_LAMBDA_LOG_LEVEL", "WARN", "WARN"),
+        ("RUST_LOG", "warn", "INFO"),
+    ] {
+        let (mut function, log) = start_with(common::EXAMPLE_FIXTURE, &[(variable, level)]).await;
+        let mut request_ids = Vec::new();
+        for (program_id, expected) in [("42", 200), ("424242", 404)] {
+            let answer = function.invoke(&event(program_id)).await;
+            assert_eq!(
+                status(&answer),
+                expected,
+                "{variable}={level}: {}",
+                answer.body
+            );
+        }
+        let lines = log_lines(&log);
+        let requests: Vec<&Value> = lines
+            .iter()
+            .filter(|line| line["status"].is_number())
+            .collect();
+        let statuses: Vec<&Value> = requests.iter().map(|line| &line["status"]).collect();
+        assert_eq!(statuses, [200, 404], "{variable}={level}: {lines:#?}");
+        for line in &requests {
+            assert_eq!(line["level"], label, "{variable}={level}: {line}");
+            let metrics = &line["_aws"]["CloudWatchMetrics"][0];
+            assert_eq!(metrics["Dimensions"], json!([["status_class"]]), "{line}");
+            assert!(line["duration_ms"].is_number(), "{line}");
+            assert!(line["dynamodb_calls"].is_number(), "{line}");
+            let request_id = line["span"]["requestId"].as_str();
+            assert!(
+                request_id.is_some_and(|id| id.starts_with("req-")),
+                "{line}"
+            );
+            request_ids.push(request_id);
+        }
+        assert_ne!(request_ids[0], request_ids[1]);
+        let others: Vec<&Value> = lines
+            .iter()
+            .filter(|line| !line["status"].is_number())
+            .filter(|line| !matches!(line["level"].as_str(), Some("WARN" | "ERROR")))
+            .collect();
+        assert!(others.is_empty(), "{variable}={level}: {others:#?}");
+    }
 }
