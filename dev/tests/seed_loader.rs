@@ -12,7 +12,8 @@ use tracking_status::config::TableNames;
 use tracking_status::lambda::invoke;
 use tracking_status::store::dynamodb::DynamoStore;
 use tracking_status_dev::kit::{
-    EVENTS, check_contract, client_config, dynamodb_local_endpoint, table_env, unique_tables,
+    EVENTS, check_contract, client_config, dynamodb_local_endpoint, fixture_programs, table_env,
+    unique_tables,
 };
 
 async fn client() -> aws_sdk_dynamodb::Client {
@@ -119,11 +120,11 @@ async fn seed_loads_the_next_steps_fields_and_the_function_reads_them() {
         assert_eq!(response.status_code, 200, "{}", response.body);
         without_clock(&response.body)
     };
-    // 7: the program's createdAt; 8 and 9: every Stripe requirements field; 42: the
-    // sample program. Each document whole, as the snapshot of the API tests holds it.
-    for program_id in ["7", "8", "9", "42"] {
+    // Every program of the fixtures (7: the program's createdAt; 8 and 9: every Stripe
+    // requirements field; 42: the sample), whole, as the snapshot of the API tests holds it.
+    for (program_id, _) in fixture_programs() {
         assert_eq!(
-            document_of(program_id).await,
+            document_of(&program_id).await,
             sample(&format!("program_{program_id}_next_steps")),
             "program {program_id}"
         );

@@ -250,35 +250,26 @@ async fn next_steps_of(store: &DynamoStore, program_id: &str, query: Query<'_>) 
     body["data"]["nextSteps"].clone()
 }
 
-/// The fixtures' programs with `include=nextSteps`, through `seed` and DynamoDB Local:
-/// each whole document, nextSteps and the Stripe block's details in the order the
-/// client reads them, is its snapshot (tests/api/snapshots/program_<id>_next_steps.snap).
+/// Every program of the fixtures with `include=nextSteps`, through `seed` and DynamoDB
+/// Local: each whole document, nextSteps and the Stripe block's details in the order
+/// the client reads them, is its snapshot (tests/api/snapshots/program_<id>_next_steps.snap).
 #[tokio::test]
 async fn the_fixture_programs_through_seed_and_dynamodb_local() {
     let store = seeded_dynamo(&[EXAMPLE_FIXTURE, NEXT_STEPS_FIXTURE]).await;
     let include = Query::Rest(&["nextSteps"]);
-    let programs = [
-        ("7", "a program that needs every step"),
-        (
-            "8",
-            "a test click and no lead; Stripe connected, onboarding unfinished; a pending partner only",
-        ),
-        (
-            "9",
-            "everything done but Stripe's requirements (an empty disabled reason is null)",
-        ),
-        ("42", "the sample program, which has no createdAt"),
-    ];
-    for (program_id, what) in programs {
-        let (status, body, response) =
-            call(&store, &event_with(Some("user_owner"), program_id, include)).await;
+    for (program_id, name) in common::fixture_programs() {
+        let (status, body, response) = call(
+            &store,
+            &event_with(Some("user_owner"), &program_id, include),
+        )
+        .await;
         assert_eq!(status, 200, "{program_id}: {body}");
         samples::assert_sample(
             &format!("program_{program_id}_next_steps"),
             &format!(
                 "GET /api/tracking/status/{program_id}?include=nextSteps as user_owner, \
                  fixtures/example.json and fixtures/next-steps.json in DynamoDB Local \
-                 (tests/api/next_steps.rs): {what}"
+                 (tests/api/next_steps.rs): {name}"
             ),
             &response.body,
         );
