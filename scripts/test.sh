@@ -89,7 +89,8 @@ cp target/lambda/tracking-status/bootstrap "$LOCAL/release-probe/bootstrap"
 export RELEASE_PROBE_BINARY="$LOCAL/release-probe/bootstrap"
 
 step "4. cargo test (the function and the fuzzing corpus replay; then local/authorizer)"
-cargo test --workspace --all-targets --no-default-features --locked
+# Snapshots (insta): a difference fails and nothing is written, in CI and on a developer's machine.
+INSTA_UPDATE=no INSTA_FORCE_PASS=0 cargo test --workspace --all-targets --no-default-features --locked
 (cd local/authorizer && cargo test --locked)
 
 step "5. scripts/e2e.sh: cargo lambda watch + events/, its HTTP route, the README's examples"

@@ -21,6 +21,18 @@ pub const EXAMPLE_FIXTURE: &str = include_str!("../../fixtures/example.json");
 /// Stripe requirements due), beside the example's program 42.
 pub const NEXT_STEPS_FIXTURE: &str = include_str!("../../fixtures/next-steps.json");
 
+/// Every program of the two fixtures, as (id, name), in file order: the tests answer
+/// each with `include=nextSteps` and compare it with its snapshot
+/// (`tests/api/snapshots/program_<id>_next_steps.snap`), so a program added to a
+/// fixture is covered without another list to update.
+pub fn fixture_programs() -> Vec<(String, String)> {
+    [EXAMPLE_FIXTURE, NEXT_STEPS_FIXTURE]
+        .into_iter()
+        .flat_map(|text| fixture::parse(text).expect("a fixture").programs)
+        .map(|program| (program.id.to_string(), program.name.unwrap_or_default()))
+        .collect()
+}
+
 /// The contract's 500, byte for byte: whatever went wrong, this is all a client sees.
 pub const INTERNAL_ERROR_BODY: &str = r#"{"data":null,"error":{"status":500,"name":"InternalServerError","message":"Internal server error","details":{}}}"#;
 

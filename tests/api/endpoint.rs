@@ -1,8 +1,6 @@
 //! The real handler, the real SDK and DynamoDB Local: every row of the contract.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use crate::common;
+use crate::{common, samples};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::{EXAMPLE_FIXTURE, event, read, request_as, seeded_store};
@@ -11,7 +9,8 @@ use tracking_status::domain::Timestamp;
 use tracking_status::http::handle;
 use tracking_status::store::dynamodb::DynamoStore;
 
-/// The API's specification; its sample response is the answer this file expects.
+/// The API's specification; its sample response is a copy of the snapshot
+/// `tests/api/snapshots/program_42.snap`, checked below.
 const API_DOC: &str = include_str!("../../docs/api.md");
 
 /// The line after which docs/api.md prints its sample response, as a ```json block.
@@ -35,97 +34,38 @@ fn documented_sample() -> &'static str {
         .0
 }
 
-/// Every leaf of a JSON value (scalars, `[]`, `{}`) by its JSON pointer.
-fn leaves(value: &Value, pointer: String, out: &mut BTreeMap<String, Value>) {
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            for (key, item) in map {
-                leaves(item, format!("{pointer}/{key}"), out);
-            }
-        }
-        Value::Array(items) if !items.is_empty() => {
-            for (i, item) in items.iter().enumerate() {
-                leaves(item, format!("{pointer}/{i}"), out);
-            }
-        }
-        _ => {
-            out.insert(pointer, value.clone());
-        }
-    }
-}
-
-/// The fields on which `actual` and `expected` differ, one line each.
-fn field_differences(actual: &Value, expected: &Value) -> Vec<String> {
-    let (mut got, mut want) = (BTreeMap::new(), BTreeMap::new());
-    leaves(actual, String::new(), &mut got);
-    leaves(expected, String::new(), &mut want);
-    let pointers: BTreeSet<&String> = got.keys().chain(want.keys()).collect();
-    pointers
-        .into_iter()
-        .filter(|pointer| got.get(*pointer) != want.get(*pointer))
-        .map(|pointer| {
-            let show = |v: Option<&Value>| v.map_or("(absent)".to_string(), Value::to_string);
-            format!(
-                "{pointer}: the handler answers {}, docs/api.md says {}",
-                show(got.get(pointer)),
-                show(want.get(pointer))
-            )
-        })
-        .collect()
-}
-
-/// Collects an object's keys depth-first, in document order.
-fn key_order(text: &str) -> Vec<String> {
-    // serde_json's Value sorts keys; the raw text keeps the order the client sees.
-    let mut keys = Vec::new();
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while let Some(start) = text[i..].find('"').map(|p| p + i) {
-        let end = text[start + 1..].find('"').map(|p| p + start + 1).unwrap();
-        if bytes.get(end + 1) == Some(&b':') {
-            keys.push(text[start + 1..end].to_string());
-        }
-        i = end + 1;
-    }
-    keys
-}
-
-/// fixtures/example.json, loaded into DynamoDB Local, answers exactly the
-/// sample response docs/api.md prints (lastUpdated aside: it is the time of
-/// the request, so only its range and format are checked).
+/// fixtures/example.json, loaded into DynamoDB Local, answers the sample response
+/// (the snapshot program_42: every field, in order; lastUpdated is the time of the
+/// request, so only its range and format are checked).
 #[tokio::test]
-async fn example_fixture_reproduces_the_documented_sample() {
-    let sample_text = documented_sample();
-    let sample: Value = serde_json::from_str(sample_text)
-        .unwrap_or_else(|e| panic!("docs/api.md's sample response is not JSON: {e}"));
+async fn example_fixture_answers_the_sample_response() {
     let store = seeded_store(EXAMPLE_FIXTURE).await;
-
     let before = Timestamp::now();
     let response = handle(&store, event("http-200-member")).await;
     let text = match response.body() {
         lambda_http::Body::Text(text) => text.clone(),
         other => panic!("expected a text body, got {other:?}"),
     };
-    let (status, mut body) = read(response);
+    let (status, body) = read(response);
     assert_eq!(status, 200, "{body}");
-
     let last_updated = Timestamp::parse(body["data"]["lastUpdated"].as_str().unwrap()).unwrap();
     assert!(last_updated >= before && last_updated <= Timestamp::now());
-    assert_eq!(body["data"]["lastUpdated"].as_str().unwrap().len(), 24);
-    // The sample's own lastUpdated stands for any time, but in the format every response uses.
-    let documented = sample["data"]["lastUpdated"].as_str().unwrap_or_default();
-    assert!(
-        Timestamp::parse(documented).is_ok_and(|at| at.to_string() == documented),
-        "docs/api.md's lastUpdated {documented:?} is not in the response's timestamp format"
+    samples::assert_sample(
+        "program_42",
+        "GET /api/tracking/status/42 as user_dev, fixtures/example.json in DynamoDB Local \
+         (tests/api/endpoint.rs); docs/api.md and the README show it",
+        &text,
     );
-    body["data"]["lastUpdated"] = Value::from(documented);
-    let differences = field_differences(&body, &sample);
-    assert!(
-        differences.is_empty(),
-        "fixtures/example.json does not reproduce docs/api.md's sample response:\n{}",
-        differences.join("\n")
-    );
-    assert_eq!(key_order(&text), key_order(sample_text), "field order");
+}
+
+/// docs/api.md's sample response is the snapshot, lastUpdated aside (its own stands
+/// for any time, but in the format every response uses).
+#[test]
+fn the_documented_sample_is_the_snapshot() {
+    let documented = samples::redacted(documented_sample())
+        .unwrap_or_else(|e| panic!("docs/api.md's sample response: {e}"));
+    samples::compare_documented("program_42", "docs/api.md's sample response", &documented)
+        .unwrap_or_else(|difference| panic!("{difference}"));
 }
 
 #[tokio::test]
@@ -379,36 +319,45 @@ async fn has_partners_needs_an_approved_record() {
     }
 }
 
+/// Stored advertisers read through DynamoDB Local into the payments block and its
+/// step: what each case answers is the snapshot
+/// `snapshots/api__endpoint__payments_block_defaults_and_normalizes.snap`.
 #[tokio::test]
 async fn payments_block_defaults_and_normalizes() {
-    let not_connected = json!({"stripeConnectionStatus": "not_connected", "isStripeConnected": false, "stripeAccountId": null,
-        "chargesEnabled": false, "payoutsEnabled": false, "detailsSubmitted": false, "connectionDate": null});
     let cases = [
-        // no advertiser record at all
-        (json!([]), not_connected.clone(), "pending"),
-        // a record with only its id
-        (json!([{"id": "adv"}]), not_connected.clone(), "pending"),
+        ("no advertiser record", json!([])),
+        ("a record with only its id", json!([{"id": "adv"}])),
         (
+            "connected; an empty account id is null; the date in UTC with milliseconds",
             json!([{"id": "adv", "stripeConnectionStatus": "connected", "stripeAccountId": "",
                     "chargesEnabled": true, "stripeConnectedAt": "2026-05-01T10:00:00.5+02:00"}]),
-            json!({"stripeConnectionStatus": "connected", "isStripeConnected": true, "stripeAccountId": null,
-                   "chargesEnabled": true, "payoutsEnabled": false, "detailsSubmitted": false,
-                   "connectionDate": "2026-05-01T08:00:00.500Z"}),
-            "complete",
         ),
         (
+            "CONNECTED is not connected (case-sensitive)",
             json!([{"id": "adv", "stripeConnectionStatus": "CONNECTED", "stripeAccountId": "acct_9"}]),
-            json!({"stripeConnectionStatus": "CONNECTED", "isStripeConnected": false, "stripeAccountId": "acct_9",
-                   "chargesEnabled": false, "payoutsEnabled": false, "detailsSubmitted": false, "connectionDate": null}),
-            "pending",
         ),
     ];
-    for (advertisers, payments, step) in cases {
-        let store = seeded_store(&fixture(11, json!([]), advertisers.clone(), json!([]))).await;
-        let data = status_of(&store, "11").await;
-        assert_eq!(data["statistics"]["payments"], payments, "{advertisers}");
-        assert_eq!(data["stepStatuses"]["payments"], step, "{advertisers}");
+    let mut answers = Vec::new();
+    for (case, advertisers) in cases {
+        let store = seeded_store(&fixture(11, json!([]), advertisers, json!([]))).await;
+        let response = handle(&store, request_as(Some("u"), "11")).await;
+        let lambda_http::Body::Text(text) = response.body() else {
+            panic!("{case}: expected a text body");
+        };
+        // In the response's own key order (samples::Json keeps it).
+        let document = samples::Json::parse(text).unwrap();
+        let data = document
+            .get("data")
+            .unwrap_or_else(|| panic!("{case}: {text}"));
+        let step = data.get("stepStatuses").and_then(|s| s.get("payments"));
+        let payments = data.get("statistics").and_then(|s| s.get("payments"));
+        answers.push(samples::Json::Object(vec![
+            ("case".into(), samples::Json::String(case.into())),
+            ("step".into(), step.unwrap().clone()),
+            ("payments".into(), payments.unwrap().clone()),
+        ]));
     }
+    insta::assert_json_snapshot!(answers);
 }
 
 #[tokio::test]

@@ -17,5 +17,6 @@ mod hostile;
 mod next_steps;
 mod openapi;
 mod release_binary;
+mod samples;
 mod template;
 mod tls;

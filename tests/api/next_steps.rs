@@ -3,7 +3,7 @@
 //! (`lambda::invoke`); every rule through the real handler over DynamoDB Local;
 //! and stored values that cannot be read, which fail only requests with it.
 
-use crate::common;
+use crate::{common, samples};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::{
@@ -108,10 +108,12 @@ fn without_clock(mut body: Value) -> Value {
 
 const UNKNOWN_INCLUDE: &str = r#"{"data":null,"error":{"status":400,"name":"ValidationError","message":"include is not valid","details":{"field":"include","rule":"unknown_value","message":"include may contain only: nextSteps (comma-separated)"}}}"#;
 
-/// What program 42 of the example needs: a test lead, waited for since its latest test click.
+/// What program 42 of the example needs (a test lead, waited for since its latest
+/// test click), as the snapshot program_42_next_steps holds it.
 fn program_42_next_steps() -> Value {
-    json!([{"step": "referrals", "code": "send_test_lead",
-            "waitingSince": "2026-06-07T10:23:45.000Z", "details": {}}])
+    let document = samples::sample("program_42_next_steps").expect("the snapshot");
+    let listed = document.get("data").and_then(|data| data.get("nextSteps"));
+    serde_json::to_value(listed.expect("data.nextSteps")).unwrap()
 }
 
 #[tokio::test]
@@ -199,10 +201,15 @@ async fn next_steps_follows_last_updated_and_the_rest_is_unchanged() {
         .split_at(with.body.find(r#","lastUpdated":"#).unwrap());
     assert_eq!(plain_head, with_head);
     let tail = &with_tail[r#","lastUpdated":"2026-06-08T12:00:00.000Z""#.len()..];
-    assert_eq!(
-        tail,
-        r#","nextSteps":[{"step":"referrals","code":"send_test_lead","waitingSince":"2026-06-07T10:23:45.000Z","details":{}}]}}"#
-    );
+    assert!(tail.starts_with(r#","nextSteps":["#), "{tail}");
+    // and the whole of it, nextSteps last, is the sample
+    let document = samples::redacted(&with.body).unwrap();
+    samples::compare_documented(
+        "program_42_next_steps",
+        "the in-memory store's answer",
+        &document,
+    )
+    .unwrap_or_else(|difference| panic!("{difference}"));
 }
 
 #[tokio::test]
@@ -243,62 +250,30 @@ async fn next_steps_of(store: &DynamoStore, program_id: &str, query: Query<'_>) 
     body["data"]["nextSteps"].clone()
 }
 
+/// Every program of the fixtures with `include=nextSteps`, through `seed` and DynamoDB
+/// Local: each whole document, nextSteps and the Stripe block's details in the order
+/// the client reads them, is its snapshot (tests/api/snapshots/program_<id>_next_steps.snap).
 #[tokio::test]
 async fn the_fixture_programs_through_seed_and_dynamodb_local() {
     let store = seeded_dynamo(&[EXAMPLE_FIXTURE, NEXT_STEPS_FIXTURE]).await;
     let include = Query::Rest(&["nextSteps"]);
-    // 7: a program that needs every step
-    assert_eq!(
-        next_steps_of(&store, "7", include).await,
-        json!([
-            {"step": "pageview", "code": "send_test_click", "waitingSince": "2026-11-20T09:00:00.000Z", "details": {}},
-            {"step": "referrals", "code": "send_test_lead", "waitingSince": "2026-11-20T09:00:00.000Z", "details": {}},
-            {"step": "payments", "code": "connect_stripe", "waitingSince": "2026-11-20T09:00:00.000Z",
-             "details": {"stripeConnectionStatus": "not_connected"}},
-            {"step": "partners", "code": "approve_a_partner", "waitingSince": "2026-11-20T09:00:00.000Z", "details": {}}
-        ])
-    );
-    // 8: a test click and no lead; Stripe connected, onboarding unfinished; a pending partner only
-    assert_eq!(
-        next_steps_of(&store, "8", include).await,
-        json!([
-            {"step": "referrals", "code": "send_test_lead", "waitingSince": "2026-11-04T12:00:01.000Z", "details": {}},
-            {"step": "payments", "code": "finish_stripe_onboarding", "waitingSince": "2026-11-03T10:00:00.000Z",
-             "details": {"chargesEnabled": false, "payoutsEnabled": false, "disabledReason": "requirements.past_due",
-                         "currentlyDue": ["business_profile.url", "external_account"], "pastDue": [],
-                         "deadline": "2026-12-03T10:00:00.000Z"}},
-            {"step": "partners", "code": "approve_a_partner", "waitingSince": "2026-11-02T09:00:00.000Z", "details": {}}
-        ])
-    );
-    // 9: everything done but Stripe's requirements (an empty disabled reason is null)
-    assert_eq!(
-        next_steps_of(&store, "9", include).await,
-        json!([
-            {"step": "payments", "code": "resolve_stripe_requirements", "waitingSince": "2026-10-02T10:00:00.000Z",
-             "details": {"chargesEnabled": true, "payoutsEnabled": false, "disabledReason": null,
-                         "currentlyDue": ["individual.verification.document"], "pastDue": ["external_account"],
-                         "deadline": "2026-12-01T00:00:00.000Z"}}
-        ])
-    );
-    // 42: the seed's sample program, which has no createdAt
-    assert_eq!(
-        next_steps_of(&store, "42", include).await,
-        program_42_next_steps()
-    );
-    // and the Stripe block's fields in the contract's order, as the client reads them
-    let (_, _, response) = call(&store, &event_with(Some("user_owner"), "8", include)).await;
-    assert!(
-        response.body.contains(r#""details":{"chargesEnabled":false,"payoutsEnabled":false,"disabledReason":"requirements.past_due","currentlyDue":["business_profile.url","external_account"],"pastDue":[],"deadline":"2026-12-03T10:00:00.000Z"}"#),
-        "{}",
-        response.body
-    );
-    assert!(
-        response
-            .body
-            .contains(r#"{"step":"referrals","code":"send_test_lead","waitingSince":"2026-11-04T12:00:01.000Z","details":{}}"#),
-        "{}",
-        response.body
-    );
+    for (program_id, name) in common::fixture_programs() {
+        let (status, body, response) = call(
+            &store,
+            &event_with(Some("user_owner"), &program_id, include),
+        )
+        .await;
+        assert_eq!(status, 200, "{program_id}: {body}");
+        samples::assert_sample(
+            &format!("program_{program_id}_next_steps"),
+            &format!(
+                "GET /api/tracking/status/{program_id}?include=nextSteps as user_owner, \
+                 fixtures/example.json and fixtures/next-steps.json in DynamoDB Local \
+                 (tests/api/next_steps.rs): {name}"
+            ),
+            &response.body,
+        );
+    }
 }
 
 #[tokio::test]
