@@ -13,7 +13,7 @@
 #      release binary under a Runtime API stand-in, and the replay of the fuzzing corpus;
 #      and the local authorizer's tests;
 #   5. scripts/e2e.sh: cargo lambda watch + every file in events/, its HTTP route, and the
-#      README's examples against it;
+#      console examples of README.md and docs/ against it;
 #   6. sam build, for the host architecture, into .aws-sam/build-ci. It shares the release
 #      dependencies that step 3 compiled: only this crate is built again;
 #   7. scripts/glibc-check.sh on that bootstrap: it runs on Amazon Linux 2023's glibc;
@@ -92,7 +92,7 @@ step "4. cargo test (the function and the fuzzing corpus replay; then local/auth
 cargo test --workspace --all-targets --no-default-features --locked
 (cd local/authorizer && cargo test --locked)
 
-step "5. scripts/e2e.sh: cargo lambda watch + events/, its HTTP route, the README's examples"
+step "5. scripts/e2e.sh: cargo lambda watch + events/, its HTTP route, the docs' examples"
 AWS_ENDPOINT_URL_DYNAMODB="$TEST_DYNAMODB_ENDPOINT" bash scripts/e2e.sh
 
 if [ "$sam_build" = 1 ]; then
