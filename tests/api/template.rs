@@ -1164,7 +1164,7 @@ fn the_api_writes_json_access_logs_without_credentials() {
 /// With ~20 ms a request (1-3 ms in the handler, two rounds of DynamoDB calls), a concurrency of
 /// N serves about N / 0.02 requests/s: the defaults leave the function 10x or more the API's rate,
 /// so API Gateway's 429 is the limit users meet, and the function throttles only when requests
-/// get ten times slower (README, "Deploying").
+/// get ten times slower (docs/operations.md, "Throttling and concurrency").
 #[test]
 fn throttling_and_concurrency_are_parameters_with_room_for_each_other() {
     let template = template();
