@@ -6,8 +6,8 @@
 #   - plain HTTP requests through watch's function-URL route (/lambda-url/tracking-status/...),
 #     checked for status and body: GET is the contract's 401 (watch's event carries no
 #     authorizer context), POST the contract's 405;
-#   - the README's console examples against 127.0.0.1:9000, run here and compared with the
-#     output the README shows (scripts/readme-examples.py).
+#   - the console examples of README.md and docs/*.md against 127.0.0.1:9000, run here and
+#     compared with the output they show (scripts/readme-examples.py).
 #
 # Uses the DynamoDB Local at AWS_ENDPOINT_URL_DYNAMODB when set, else starts one.
 set -euo pipefail

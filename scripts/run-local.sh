@@ -25,7 +25,7 @@ case "${1:-}" in
   "") ;;
   --api)
     # The default table names (TABLE_PREFIX empty), so `seed` and the tests' PROPTEST
-    # examples in the README work against this DynamoDB Local as against the default mode's.
+    # examples in docs/testing.md work against this DynamoDB Local as against the default mode's.
     export API_PORT="${API_PORT:-3000}" DYNAMODB_PORT="$dynamodb_port" TABLE_PREFIX="" SERVE=1
     exec bash scripts/start-api-check.sh
     ;;

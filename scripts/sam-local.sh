@@ -43,7 +43,7 @@ bash scripts/glibc-check.sh "$build_dir/TrackingStatusFunction/bootstrap" >&2 ||
   log "WARNING: the bootstrap needs a newer glibc than provided.al2023 has: it runs here, not on Lambda"
 
 # SAM's --env-vars only sets variables the template declares, and template.yaml does not
-# declare AWS_ENDPOINT_URL_DYNAMODB (README, "Why a copy of the built template"). So this invokes
+# declare AWS_ENDPOINT_URL_DYNAMODB (docs/development.md, "Why a copy of the built template"). So this invokes
 # a copy of the built template that declares it, with CodeUri pointing at the same built
 # artifact, and checks that nothing else differs.
 template="$build_dir/template.yaml"

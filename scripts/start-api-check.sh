@@ -8,8 +8,8 @@
 #
 #   scripts/start-api-check.sh
 #
-# Then runs the README's console examples against 127.0.0.1:3000 and compares their output
-# (scripts/readme-examples.py).
+# Then runs the console examples of README.md and docs/*.md against 127.0.0.1:3000 and compares
+# their output (scripts/readme-examples.py).
 #
 # API_PORT / DYNAMODB_PORT choose the ports; WARM_CONTAINERS=EAGER|LAZY is passed to
 # start-api (default: none, a fresh container per invocation, as `sam local invoke`);

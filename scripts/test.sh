@@ -1,26 +1,8 @@
 #!/usr/bin/env bash
 # Every test. Installs what it needs (DynamoDB Local, cargo-lambda, the SAM CLI with cfn-lint,
 # an OpenAPI validator, checkov, under .local/; Docker when it is missing, as root with apt-get),
-# starts DynamoDB Local on a free loopback port, and runs, failing fast:
-#   1. the template and API document checks: cfn-lint (template.yaml and local/template.yaml),
-#      sam validate --lint, checkov (offline, zero failed checks), scripts/transform-check.py
-#      (what SAM's transform makes of the alias, CodeDeploy, the stage and the role),
-#      openapi-spec-validator;
-#   2. cargo fmt --check and cargo clippy -D warnings (the function, the fuzzing crate, and the
-#      local authorizer, a crate of its own);
-#   3. the release binary with the test-only panic-probe feature (cargo lambda, as sam build builds it);
-#   4. cargo test: unit, handler and integration tests (against DynamoDB Local), the
-#      release binary under a Runtime API stand-in, and the replay of the fuzzing corpus;
-#      and the local authorizer's tests;
-#   5. scripts/e2e.sh: cargo lambda watch + every file in events/, its HTTP route, and the
-#      README's examples against it;
-#   6. sam build, for the host architecture, into .aws-sam/build-ci. It shares the release
-#      dependencies that step 3 compiled: only this crate is built again;
-#   7. scripts/glibc-check.sh on that bootstrap: it runs on Amazon Linux 2023's glibc;
-#   8. scripts/sam-local.sh: every file in events/ through `sam local invoke`, with the template
-#      and artifact of step 6, in a container, against DynamoDB Local;
-#   9. scripts/start-api-check.sh: the route through `sam local start-api` and the local
-#      authorizer; its build of local/template.yaml must copy step 6's bootstrap unchanged.
+# starts DynamoDB Local on a free loopback port, and runs, failing fast, the nine steps below (each
+# `step` line names one). What each proves is listed once, in docs/testing.md ("What CI checks").
 # Docker is checked (installed, started) before step 1, so a machine without it fails at once.
 # SKIP_SAM_LOCAL=1 skips steps 8 and 9 (and Docker); SKIP_SAM_BUILD=1 skips steps 6 to 9.
 # Ends with the time each step took; on a failure, names the step.
@@ -93,7 +75,7 @@ step "4. cargo test (the function and the fuzzing corpus replay; then local/auth
 INSTA_UPDATE=no INSTA_FORCE_PASS=0 cargo test --workspace --all-targets --no-default-features --locked
 (cd local/authorizer && cargo test --locked)
 
-step "5. scripts/e2e.sh: cargo lambda watch + events/, its HTTP route, the README's examples"
+step "5. scripts/e2e.sh: cargo lambda watch + events/, its HTTP route, the docs' examples"
 AWS_ENDPOINT_URL_DYNAMODB="$TEST_DYNAMODB_ENDPOINT" bash scripts/e2e.sh
 
 if [ "$sam_build" = 1 ]; then

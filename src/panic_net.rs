@@ -4,7 +4,7 @@
 //! after which the process exits once the answer is posted (`main.rs`).
 //!
 //! This needs the `unwind` panic strategy, which the release profile uses
-//! (README, "Panics"); under `abort` a panic still ends the process. The
+//! (docs/architecture.md, "Panics"); under `abort` a panic still ends the process. The
 //! request's state is all on its own future, which is dropped after the panic;
 //! the store is only read through `&self`, and the SDK's shared state (its
 //! connection pool, credentials cache) is synchronized for futures that are

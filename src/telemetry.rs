@@ -532,7 +532,7 @@ mod tests {
         assert_eq!(line["status_class"], "2xx");
     }
 
-    /// The README shows a line as written: keys in alphabetical order, `_aws` first.
+    /// docs/architecture.md ("Logs") shows a line as written: keys in alphabetical order, `_aws` first.
     #[test]
     fn keys_are_written_in_alphabetical_order() {
         let text = text_of(|| {
