@@ -3,7 +3,7 @@
     .local/venv/bin/python scripts/sam-local-template.py BUILT_TEMPLATE COPY
 
 SAM's --env-vars only sets the variables a template declares, and template.yaml does not declare
-AWS_ENDPOINT_URL_DYNAMODB (README, "Why a copy of the built template"). This writes COPY: the
+AWS_ENDPOINT_URL_DYNAMODB (docs/development.md, "Why a copy of the built template"). This writes COPY: the
 built template with that variable declared (empty) and the function's CodeUri made absolute (the
 same built artifact), then reads COPY back, undoes those two changes and fails unless what is
 left equals the built template. scripts/sam-local.sh runs it.

@@ -88,7 +88,7 @@ fn events_refuses_a_directory_without_event_files() {
 
 #[test]
 fn events_status_code_reads_the_response_sam_and_cargo_lambda_print() {
-    // The line `sam local invoke` prints (README, "Three ways to call it").
+    // The line `sam local invoke` prints (docs/development.md, "Three ways to call it").
     let sam = r#"{"statusCode": 403, "headers": {"cache-control": "no-store"}, "body": "{}", "isBase64Encoded": false}"#;
     let output = events(&["status-code"], sam);
     assert!(output.status.success(), "{}", stderr(&output));
