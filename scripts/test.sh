@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Every test. Installs what it needs (DynamoDB Local, cargo-lambda, the SAM CLI with cfn-lint,
-# an OpenAPI validator, checkov, under .local/; Docker when it is missing, as root with apt-get),
-# starts DynamoDB Local on a free loopback port, and runs, failing fast:
+# an OpenAPI validator, checkov, cargo-deny, under .local/; Docker when it is missing, as root
+# with apt-get), starts DynamoDB Local on a free loopback port, and runs, failing fast, with
+# rust-toolchain.toml's compiler and Cargo.lock as committed (every cargo build has --locked;
+# sam build's cargo lambda reads it from Cargo.toml's [package.metadata.lambda.build]):
 #   1. the template and API document checks: cfn-lint (template.yaml and local/template.yaml),
 #      sam validate --lint, checkov (offline, zero failed checks), scripts/transform-check.py
 #      (what SAM's transform makes of the alias, CodeDeploy, the stage and the role),
 #      openapi-spec-validator;
 #   2. cargo fmt --check and cargo clippy -D warnings (the function, the fuzzing crate, and the
-#      local authorizer, a crate of its own);
+#      local authorizer, a crate of its own); cargo deny check licenses bans sources (deny.toml;
+#      offline: advisories are not checked, their database cannot be downloaded here);
 #   3. the release binary with the test-only panic-probe feature (cargo lambda, as sam build builds it);
 #   4. cargo test: unit, handler and integration tests (against DynamoDB Local), the
 #      release binary under a Runtime API stand-in, and the replay of the fuzzing corpus;
@@ -56,6 +59,7 @@ trap 'rc=$?; finish $rc; exit $rc' EXIT
 
 ensure_dynamodb_local
 ensure_ci_tools
+ensure_cargo_deny
 if [ "$sam_local" = 1 ]; then
   step "Docker, for sam local (steps 8 and 9; SKIP_SAM_LOCAL=1 skips them)"
   ensure_docker
@@ -74,13 +78,21 @@ run_checkov
 "$LOCAL/venv/bin/python" scripts/transform-check.py
 openapi-spec-validator openapi.yaml
 
-step "2. cargo fmt --check; cargo clippy -D warnings (workspace, then local/authorizer)"
+step "2. cargo fmt --check; cargo clippy -D warnings; cargo deny (workspace, then local/authorizer)"
 cargo fmt --all -- --check
 # --no-default-features: the fuzzing crate's default links libFuzzer, which only
 # `cargo fuzz` needs; its corpus replay runs without it (fuzz/README.md).
 cargo clippy --workspace --all-targets --no-default-features --locked -- -D warnings
 # From its own directory, so its .cargo/config.toml puts it in the shared target/.
 (cd local/authorizer && cargo fmt -- --check && cargo clippy --all-targets --locked -- -D warnings)
+# --frozen: offline (no advisory database; `cargo fetch` first, from crates.io, for the crates
+# of other platforms that cargo metadata reads) and Cargo.lock as committed. The authorizer's
+# tree is held to the same deny.toml; only the lints about entries its smaller tree does not
+# use are allowed.
+cargo fetch --locked --quiet
+cargo deny --frozen check licenses bans sources
+(cd local/authorizer && cargo fetch --locked --quiet && cargo deny --frozen --config ../../deny.toml \
+  check -A license-not-encountered -A unmatched-skip -A unnecessary-skip licenses bans sources)
 
 step "3. cargo lambda build --release --features panic-probe (for tests/api/release_binary.rs)"
 cargo lambda build --release --locked --features panic-probe --bin tracking-status
