@@ -45,7 +45,7 @@ line "binary / deployment zip, hello (host, MB)" \
   "$(size_mb "$TARGET/release/examples/hello") / $(zip_mb "$TARGET/release/examples/hello")"
 if [ "${BENCH_ARM64:-0}" = 1 ]; then
   ensure_cargo_lambda
-  cargo lambda build --release --arm64 --bin tracking-status >/dev/null
+  cargo lambda build --release --locked --arm64 --bin tracking-status >/dev/null
   arm64="$TARGET/lambda/tracking-status/bootstrap"
   line "binary / deployment zip, arm64 (cargo lambda, MB)" "$(size_mb "$arm64") / $(zip_mb "$arm64")"
 fi

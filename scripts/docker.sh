@@ -325,13 +325,13 @@ start_dynamodb_for_containers() {
 
   prefix="${TABLE_PREFIX-sam-local-$$-}"
   # table-env's lines hold nothing a shell would split or expand: $tables is left unquoted.
-  tables="$(cargo run --quiet --bin table-env -- "$prefix")" || return 1
+  tables="$(cargo run --locked --quiet --bin table-env -- "$prefix")" || return 1
   export $tables
   log "loading fixtures/example.json and fixtures/next-steps.json with seed"
-  AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port" cargo run --quiet --bin seed -- fixtures/example.json || return 1
-  AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port" cargo run --quiet --bin seed -- fixtures/next-steps.json || return 1
+  AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port" cargo run --locked --quiet --bin seed -- fixtures/example.json || return 1
+  AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$port" cargo run --locked --quiet --bin seed -- fixtures/next-steps.json || return 1
 
-  cargo run --quiet --bin table-env -- --sam-env-vars "$prefix" "$DYNAMODB_CONTAINER_ENDPOINT" >"$env_file" || return 1
+  cargo run --locked --quiet --bin table-env -- --sam-env-vars "$prefix" "$DYNAMODB_CONTAINER_ENDPOINT" >"$env_file" || return 1
 }
 
 # sam_containers: the ids of containers made from SAM_RAPID_IMAGE, SAM's image on LAMBDA_IMAGE.

@@ -30,16 +30,16 @@ if [ -z "${AWS_ENDPOINT_URL_DYNAMODB:-}" ]; then
 fi
 # Tables of its own, so a shared DynamoDB Local keeps other data apart. table-env's lines hold
 # nothing a shell would split or expand, so $tables is left unquoted.
-tables="$(cargo run --quiet --bin table-env -- "e2e-$$-")"
+tables="$(cargo run --locked --quiet --bin table-env -- "e2e-$$-")"
 export $tables
 
 log "loading fixtures/example.json and fixtures/next-steps.json with seed"
-cargo run --quiet --bin seed -- fixtures/example.json
-cargo run --quiet --bin seed -- fixtures/next-steps.json
+cargo run --locked --quiet --bin seed -- fixtures/example.json
+cargo run --locked --quiet --bin seed -- fixtures/next-steps.json
 
 lambda_port="$(free_port)"
 log "cargo lambda watch on 127.0.0.1:$lambda_port"
-cargo lambda watch --quiet --invoke-address 127.0.0.1 --invoke-port "$lambda_port" \
+cargo lambda watch --locked --quiet --invoke-address 127.0.0.1 --invoke-port "$lambda_port" \
   >"$LOCAL/e2e-watch.log" 2>&1 &
 WATCH_PID=$!
 for _ in $(seq 1 600); do

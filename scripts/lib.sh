@@ -59,7 +59,7 @@ free_port() {
 # dev_program NAME: the path of the dev crate's binary NAME (dev/src/bin/), built first when
 # needed. For a program run in a loop: `cargo run` costs about 0.5 s a call even when built.
 dev_program() {
-  cargo build --quiet -p tracking-status-dev --bin "$1" >&2 || return 1
+  cargo build --locked --quiet -p tracking-status-dev --bin "$1" >&2 || return 1
   echo "${CARGO_TARGET_DIR:-$ROOT/target}/debug/$1"
 }
 
@@ -146,3 +146,19 @@ ensure_ci_tools() {
   pip_tool openapi-spec-validator "$OPENAPI_VALIDATOR"
   ensure_checkov
 }
+
+# cargo-deny (scripts/test.sh step 2), from crates.io, pinned, into .local/cargo-deny.
+CARGO_DENY_VERSION="0.20.2"
+
+# ensure_cargo_deny: builds cargo-deny from source with `cargo install --locked` (its own
+# Cargo.lock, so a new release of one of its dependencies cannot change it) unless that version
+# is there. About 5 min of CPU (measured: README, "What CI checks").
+ensure_cargo_deny() {
+  local bin="$LOCAL/cargo-deny/bin/cargo-deny"
+  if ! [ -x "$bin" ] || [ "$("$bin" --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
+    log "installing cargo-deny $CARGO_DENY_VERSION (crates.io; cargo install builds it) into .local/cargo-deny"
+    cargo install --locked --quiet --root "$LOCAL/cargo-deny" "cargo-deny@$CARGO_DENY_VERSION"
+  fi
+  export PATH="$LOCAL/cargo-deny/bin:$PATH"
+}
+

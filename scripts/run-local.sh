@@ -52,11 +52,11 @@ start_dynamodb_local "$dynamodb_port"
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamodb_port"
 
 log "loading fixtures/example.json (the sample of docs/api.md) and fixtures/next-steps.json"
-cargo run --quiet --bin seed -- fixtures/example.json
-cargo run --quiet --bin seed -- fixtures/next-steps.json
+cargo run --locked --quiet --bin seed -- fixtures/example.json
+cargo run --locked --quiet --bin seed -- fixtures/next-steps.json
 
 log "serving the function on 127.0.0.1:$lambda_port; in another shell:"
 log "  .local/venv/bin/cargo-lambda lambda invoke tracking-status -A 127.0.0.1 -P $lambda_port --data-file events/http-200-member.json"
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$lambda_port" &
+cargo lambda watch --locked --invoke-address 127.0.0.1 --invoke-port "$lambda_port" &
 WATCH_PID=$!
 wait "$WATCH_PID"

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Every test. Installs what it needs (DynamoDB Local, cargo-lambda, the SAM CLI with cfn-lint,
-# an OpenAPI validator, checkov, under .local/; Docker when it is missing, as root with apt-get),
-# starts DynamoDB Local on a free loopback port, and runs, failing fast, the nine steps below (each
-# `step` line names one). What each proves is listed once, in docs/testing.md ("What CI checks").
+# an OpenAPI validator, checkov, cargo-deny, under .local/; Docker when it is missing, as root
+# with apt-get), starts DynamoDB Local on a free loopback port, and runs, failing fast, with
+# rust-toolchain.toml's compiler and Cargo.lock as committed (every cargo build has --locked;
+# sam build's cargo lambda reads it from Cargo.toml's [package.metadata.lambda.build]), the nine
+# steps below (each `step` line names one). What each proves is listed once, in docs/testing.md
+# ("What CI checks").
 # Docker is checked (installed, started) before step 1, so a machine without it fails at once.
 # SKIP_SAM_LOCAL=1 skips steps 8 and 9 (and Docker); SKIP_SAM_BUILD=1 skips steps 6 to 9.
 # Ends with the time each step took; on a failure, names the step.
@@ -38,6 +41,7 @@ trap 'rc=$?; finish $rc; exit $rc' EXIT
 
 ensure_dynamodb_local
 ensure_ci_tools
+ensure_cargo_deny
 if [ "$sam_local" = 1 ]; then
   step "Docker, for sam local (steps 8 and 9; SKIP_SAM_LOCAL=1 skips them)"
   ensure_docker
@@ -56,13 +60,21 @@ run_checkov
 "$LOCAL/venv/bin/python" scripts/transform-check.py
 openapi-spec-validator openapi.yaml
 
-step "2. cargo fmt --check; cargo clippy -D warnings (workspace, then local/authorizer)"
+step "2. cargo fmt --check; cargo clippy -D warnings; cargo deny (workspace, then local/authorizer)"
 cargo fmt --all -- --check
 # --no-default-features: the fuzzing crate's default links libFuzzer, which only
 # `cargo fuzz` needs; its corpus replay runs without it (fuzz/README.md).
 cargo clippy --workspace --all-targets --no-default-features --locked -- -D warnings
 # From its own directory, so its .cargo/config.toml puts it in the shared target/.
 (cd local/authorizer && cargo fmt -- --check && cargo clippy --all-targets --locked -- -D warnings)
+# --frozen: offline (no advisory database; `cargo fetch` first, from crates.io, for the crates
+# of other platforms that cargo metadata reads) and Cargo.lock as committed. The authorizer's
+# tree is held to the same deny.toml; only the lints about entries its smaller tree does not
+# use are allowed.
+cargo fetch --locked --quiet
+cargo deny --frozen check licenses bans sources
+(cd local/authorizer && cargo fetch --locked --quiet && cargo deny --frozen --config ../../deny.toml \
+  check -A license-not-encountered -A unmatched-skip -A unnecessary-skip licenses bans sources)
 
 step "3. cargo lambda build --release --features panic-probe (for tests/api/release_binary.rs)"
 cargo lambda build --release --locked --features panic-probe --bin tracking-status
