@@ -162,3 +162,29 @@ ensure_cargo_deny() {
   export PATH="$LOCAL/cargo-deny/bin:$PATH"
 }
 
+# The arm64 glibc and libgcc_s that qemu-aarch64 loads an arm64 binary with (qemu -L).
+AARCH64_SYSROOT=/usr/aarch64-linux-gnu
+
+# ensure_arm64_tools: what building and running the arm64 artifact on an x86_64 host needs.
+# The Rust target (rust-toolchain.toml lists it; rustup adds it if this toolchain lacks it);
+# zig, cargo lambda's cross linker, comes with cargo-lambda from PyPI (ziglang). qemu-aarch64
+# (Debian qemu-user) runs the binary, with the arm64 glibc and libgcc_s of libc6-arm64-cross and
+# libgcc-s1-arm64-cross (in AARCH64_SYSROOT); installed as root with apt-get when missing.
+ensure_arm64_tools() {
+  (cd "$ROOT" && rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1) ||
+    { fail "rustup could not add the aarch64-unknown-linux-gnu target"; return 1; }
+  ensure_cargo_lambda
+  if command -v qemu-aarch64 >/dev/null 2>&1 && [ -e "$AARCH64_SYSROOT/lib/ld-linux-aarch64.so.1" ] &&
+    [ -e "$AARCH64_SYSROOT/lib/libgcc_s.so.1" ]; then
+    return
+  fi
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    fail "qemu-aarch64 or the arm64 glibc ($AARCH64_SYSROOT) is missing, and installing them needs" \
+      "root and apt-get (Debian: apt-get install qemu-user libc6-arm64-cross libgcc-s1-arm64-cross)." \
+      "Install them, or skip the arm64 steps with SKIP_ARM64=1."
+    return 1
+  fi
+  log "installing qemu-user, libc6-arm64-cross and libgcc-s1-arm64-cross (Debian) to run the arm64 build"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    qemu-user libc6-arm64-cross libgcc-s1-arm64-cross >/dev/null
+}

@@ -217,7 +217,31 @@ impl Function {
         env: &[(String, String)],
         log: Option<&Path>,
     ) -> Self {
-        let mut command = Command::new(binary);
+        Self::spawn_under(&[], binary, api, env, log)
+    }
+
+    /// As `spawn_with`, with `runner` (a program and its arguments) in front of
+    /// `binary`: `["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"]` runs an
+    /// arm64 build on an x86_64 host. The environment is cleared as for the
+    /// binary alone, so the runner is configured by its arguments, not by
+    /// variables (`-L`, not `QEMU_LD_PREFIX`). User-mode emulation runs the
+    /// binary inside the runner's own process: `child.id()` is still the
+    /// function's process, and killing it ends the function.
+    pub fn spawn_under(
+        runner: &[String],
+        binary: &str,
+        api: Arc<RuntimeApi>,
+        env: &[(String, String)],
+        log: Option<&Path>,
+    ) -> Self {
+        let mut command = match runner.split_first() {
+            Some((program, arguments)) => {
+                let mut command = Command::new(program);
+                command.args(arguments).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
         command
             .env_clear()
             .env("AWS_LAMBDA_RUNTIME_API", &api.address)

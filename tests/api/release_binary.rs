@@ -3,8 +3,9 @@
 //!
 //! The binary is the release profile's (panic strategy, LTO, strip) built with
 //! the test-only `panic-probe` feature; `scripts/test.sh` builds it and passes
-//! its path in `RELEASE_PROBE_BINARY`. A program stored in the workspace
-//! `panic-probe` makes its request panic after the program read.
+//! its path in `RELEASE_PROBE_BINARY`, for the host (step 4) and for arm64, run
+//! under qemu-aarch64 (`RELEASE_PROBE_RUNNER`, step 11). A program stored in the
+//! workspace `panic-probe` makes its request panic after the program read.
 
 use crate::common;
 
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::INTERNAL_ERROR_BODY;
-use common::runtime_api::{Answer, Function};
+use common::runtime_api::{Answer, Function, RuntimeApi};
 use serde_json::{Value, json};
 use tracking_status::panic_net::{PANIC_LIMIT, PANIC_LIMIT_EXIT_STATUS};
 
@@ -21,6 +22,18 @@ fn binary() -> String {
         "RELEASE_PROBE_BINARY is not set: run the tests with `scripts/test.sh`, which builds \
          the release binary with the panic-probe feature",
     )
+}
+
+/// What runs the binary, split on spaces: empty (it runs itself) unless
+/// `RELEASE_PROBE_RUNNER` says otherwise. `scripts/test.sh` runs these tests
+/// twice: on the host build, then on the arm64 build under
+/// `qemu-aarch64 -L /usr/aarch64-linux-gnu` (the arm64 glibc).
+fn runner() -> Vec<String> {
+    std::env::var("RELEASE_PROBE_RUNNER")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
 }
 
 /// The example fixture plus program 4242 in the probe's workspace.
@@ -49,7 +62,13 @@ async fn start_with(fixture: &str, extra: &[(&str, &str)]) -> (Function, PathBuf
         tables.all()[0]
     ));
     let _ = std::fs::remove_file(&log);
-    let function = Function::spawn(&binary(), &env, Some(&log)).await;
+    let function = Function::spawn_under(
+        &runner(),
+        &binary(),
+        RuntimeApi::start().await,
+        &env,
+        Some(&log),
+    );
     (function, log)
 }
 
