@@ -16,9 +16,8 @@ use crate::load::{ensure_tables, write_fixture};
 /// `fixtures/example.json`: the seed's sample as data.
 pub const EXAMPLE_FIXTURE: &str = include_str!("../../fixtures/example.json");
 
-/// `fixtures/next-steps.json`: programs 7, 8 and 9 of workspace `ws_nova`, one
-/// per kind of `nextSteps` (every step pending; Stripe onboarding unfinished;
-/// Stripe requirements due), beside the example's program 42.
+/// `fixtures/next-steps.json`: programs of workspace `ws_nova` (7 and up), one per
+/// kind of `nextSteps` (each named for what it shows), beside the example's program 42.
 pub const NEXT_STEPS_FIXTURE: &str = include_str!("../../fixtures/next-steps.json");
 
 /// Every program of the two fixtures, as (id, name), in file order: the tests answer

@@ -7,10 +7,9 @@
 //! without their parser crates). Objects keep their keys in document order, so a
 //! snapshot also fixes the order a client reads the fields in.
 //!
-//! To regenerate after a deliberate change: `INSTA_UPDATE=always cargo test --test api`
-//! (with DynamoDB Local, as scripts/test.sh starts it), review `git diff`, then bring
-//! the documentation's copies along until the checks below pass. scripts/test.sh runs
-//! with `INSTA_UPDATE=no`: a mismatch fails and nothing is written.
+//! scripts/test.sh runs with `INSTA_UPDATE=no`: a mismatch fails and nothing is
+//! written. How to regenerate after a deliberate change: docs/architecture.md, "One
+//! expected response".
 
 use std::fmt;
 
