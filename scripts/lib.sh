@@ -182,7 +182,7 @@ ensure_arm64_tools() {
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     fail "qemu-aarch64 or the arm64 glibc ($AARCH64_SYSROOT) is missing, and installing them needs" \
       "root and apt-get (Debian: apt-get install qemu-user libc6-arm64-cross libgcc-s1-arm64-cross)." \
-      "Install them, or run without ARM64=1."
+      "Install them, or run with ARM64=0 (the host's release binary instead of the arm64 one)."
     return 1
   fi
   log "installing qemu-user, libc6-arm64-cross and libgcc-s1-arm64-cross (Debian) to run the arm64 build"

@@ -8,6 +8,7 @@
 
 mod common;
 
+mod api_doc;
 mod authorization;
 mod calls;
 mod endpoint;

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tracking_status::http::handle;
 use tracking_status::store::dynamodb::DynamoStore;
 
-fn openapi() -> Value {
+pub(crate) fn openapi() -> Value {
     let path = format!("{}/openapi.yaml", env!("CARGO_MANIFEST_DIR"));
     let yaml: serde_norway::Value =
         serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();

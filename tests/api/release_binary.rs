@@ -3,8 +3,9 @@
 //!
 //! The binary is the release profile's (panic strategy, LTO, strip) built with
 //! the test-only `panic-probe` feature; `scripts/test.sh` builds it and passes
-//! its path in `RELEASE_PROBE_BINARY`, for the host (step 4) and for arm64, run
-//! under qemu-aarch64 (`RELEASE_PROBE_RUNNER`, step 11). A program stored in the
+//! its path in `RELEASE_PROBE_BINARY` (step 3): on an x86_64 host the arm64
+//! build, the architecture that deploys, run under qemu-aarch64
+//! (`RELEASE_PROBE_RUNNER`); with `ARM64=0`, the host's. A program stored in the
 //! workspace `panic-probe` makes its request panic after the program read.
 
 use crate::common;
@@ -25,9 +26,8 @@ fn binary() -> String {
 }
 
 /// What runs the binary, split on spaces: empty (it runs itself) unless
-/// `RELEASE_PROBE_RUNNER` says otherwise. `scripts/test.sh` runs these tests
-/// twice: on the host build, then on the arm64 build under
-/// `qemu-aarch64 -L /usr/aarch64-linux-gnu` (the arm64 glibc).
+/// `RELEASE_PROBE_RUNNER` says otherwise: `scripts/test.sh` sets it to
+/// `qemu-aarch64 -L /usr/aarch64-linux-gnu` (the arm64 glibc) for the arm64 build.
 fn runner() -> Vec<String> {
     std::env::var("RELEASE_PROBE_RUNNER")
         .unwrap_or_default()
