@@ -126,14 +126,22 @@ async function main(args) {
     servers.push(foreign);
     const down = `http://localhost:${await closedPort()}`;
     browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: CHROMIUM_ARGS });
-    const context = await browser.newContext({ viewport: { width: 1100, height: 620 } });
-    const page = await context.newPage();
-    const other = await context.newPage();
-    await page.goto(`http://localhost:${pagePort}/`);
-    await other.goto(`http://localhost:${foreign.address().port}/`);
+    // One browser context (its own cookie jar) per session, so the checks run at once: each
+    // call through sam local starts a container (~3 s), which would otherwise add up.
+    const opened = async (user, port) => {
+      const context = await browser.newContext({ viewport: { width: 1100, height: 620 } });
+      const page = await context.newPage();
+      await page.goto(`http://localhost:${port}/`);
+      // The cookie is the page's own, host-only for localhost: sent to the API's port too.
+      await page.evaluate((name) => window.setSession(name), user);
+      return page;
+    };
+    const [owner, billing, signedOut, foreignOwner] = await Promise.all([
+      opened("user_owner", pagePort), opened("user_billing", pagePort), opened(null, pagePort),
+      opened("user_owner", foreign.address().port),
+    ]);
 
-    const check = async (name, on, user, url, how, verdict) => {
-      await page.evaluate(setSessionArgs => window.setSession(setSessionArgs), user);
+    const check = async (name, on, url, how, verdict) => {
       const seen = await on.evaluate(([fn, target]) => window[fn](target), [how, url]);
       let fine = false;
       try {
@@ -141,32 +149,38 @@ async function main(args) {
       } catch (error) {
         fine = false;
       }
-      const line = JSON.stringify(seen);
-      results.push(fine);
-      console.log(`${fine ? "ok  " : "FAIL"}  ${name}\n      ${line.slice(0, fine ? 160 : 800)}`);
-      await page.evaluate(([v, n, s]) => window.show(v, n, s), [fine ? "ok" : "FAIL", name, line]);
+      return { name, fine, seen: JSON.stringify(seen) };
     };
     const expected200 = snapshotBody();
-    await check("session=user_owner: the 200 body is tests/api/snapshots/program_42.snap", page, "user_owner",
-      `${base}${ROUTE}/42`, "callRoute", (seen) => {
-        const body = JSON.parse(seen.body);
-        // The time of the response, as the snapshot redacts it; anything else must be equal.
-        if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(body.data.lastUpdated)) return false;
-        body.data.lastUpdated = "[lastUpdated]";
-        return seen.status === 200 && JSON.stringify(body) === expected200;
-      });
-    await check("session=user_billing: the contract's 403 body", page, "user_billing",
-      `${base}${ROUTE}/42`, "callRoute", (seen) => seen.status === 403 && seen.body ===
-        '{"data":null,"error":{"status":403,"name":"ForbiddenError",' +
-        '"message":"You do not have tracking:read permission on this program","details":{}}}');
-    await check("session=user_owner from a foreign origin: blocked (TypeError)", other, "user_owner",
-      `${base}${ROUTE}/42`, "callRoute", (seen) => seen.error.startsWith("TypeError:"));
-    await check("no session cookie: the gateway's 401 is unreadable (TypeError)", page, null,
-      `${base}${ROUTE}/42`, "callRoute", (seen) => seen.error.startsWith("TypeError:"));
-    await check("no session cookie: the no-cors probe gets an answer (API reachable)", page, null,
-      `${base}${ROUTE}/42`, "probe", (seen) => seen.type === "opaque" && seen.status === 0);
-    await check("API down: the no-cors probe rejects (network down)", page, null,
-      `${down}${ROUTE}/42`, "probe", (seen) => seen.error.startsWith("TypeError:"));
+    const route = `${base}${ROUTE}/42`;
+    const checks = await Promise.all([
+      check("session=user_owner: the 200 body is tests/api/snapshots/program_42.snap", owner,
+        route, "callRoute", (seen) => {
+          const body = JSON.parse(seen.body);
+          // The time of the response, as the snapshot redacts it; anything else must be equal.
+          if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(body.data.lastUpdated)) return false;
+          body.data.lastUpdated = "[lastUpdated]";
+          return seen.status === 200 && JSON.stringify(body) === expected200;
+        }),
+      check("session=user_billing: the contract's 403 body", billing, route, "callRoute",
+        (seen) => seen.status === 403 && seen.body ===
+          '{"data":null,"error":{"status":403,"name":"ForbiddenError",' +
+          '"message":"You do not have tracking:read permission on this program","details":{}}}'),
+      check("session=user_owner from a foreign origin: blocked (TypeError)", foreignOwner, route,
+        "callRoute", (seen) => seen.error.startsWith("TypeError:")),
+      check("no session cookie: the gateway's 401 is unreadable (TypeError)", signedOut, route,
+        "callRoute", (seen) => seen.error.startsWith("TypeError:")),
+      check("no session cookie: the no-cors probe gets an answer (API reachable)", signedOut, route,
+        "probe", (seen) => seen.type === "opaque" && seen.status === 0),
+      check("API down: the no-cors probe rejects (network down)", signedOut, `${down}${ROUTE}/42`,
+        "probe", (seen) => seen.error.startsWith("TypeError:")),
+    ]);
+    for (const { name, fine, seen } of checks) {
+      results.push(fine);
+      console.log(`${fine ? "ok  " : "FAIL"}  ${name}\n      ${seen.slice(0, fine ? 160 : 800)}`);
+      await owner.evaluate(([v, n, t]) => window.show(v, n, t), [fine ? "ok" : "FAIL", name, seen]);
+    }
+    const page = owner;
 
     const screenshot = path.resolve(args[1]);
     fs.mkdirSync(path.dirname(screenshot), { recursive: true });
