@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Every test. Installs what it needs (DynamoDB Local, cargo-lambda, the SAM CLI with cfn-lint,
-# an OpenAPI validator, checkov, cargo-deny, under .local/; Docker, and with ARM64=1 qemu-user
-# and the arm64 glibc, when they are missing, as root with apt-get), starts DynamoDB Local on a
-# free loopback port, and runs, failing fast, with rust-toolchain.toml's compiler and Cargo.lock
-# as committed (every cargo build has --locked; sam build's cargo lambda reads it from
-# Cargo.toml's [package.metadata.lambda.build]), the steps below (each `step` line names one).
+# an OpenAPI validator, checkov, cargo-deny, playwright-core, under .local/; Docker, Chromium for
+# step 9's browser check, and with ARM64=1 qemu-user and the arm64 glibc, when they are missing,
+# as root with apt-get), starts DynamoDB Local on a free loopback port, and runs, failing fast,
+# with rust-toolchain.toml's compiler and Cargo.lock as committed (every cargo build has
+# --locked; sam build's cargo lambda reads it from Cargo.toml's [package.metadata.lambda.build]),
+# the steps below (each `step` line names one).
 # What each proves is listed once, in docs/testing.md ("What CI checks"). Steps 10 and 11 (the
 # arm64 artifact, and the release-binary tests on it under qemu-aarch64) run only with ARM64=1
 # for now: their CI time on top of the rest is not measured yet (docs/testing.md).
-# Docker is checked (installed, started) before step 1, so a machine without it fails at once.
-# SKIP_SAM_LOCAL=1 skips steps 8 and 9 (and Docker); SKIP_SAM_BUILD=1 skips steps 6 to 10.
+# Docker is checked (installed, started) before step 1, so a machine without it fails at once;
+# so is Chromium. SKIP_SAM_LOCAL=1 skips steps 8 and 9 (and Docker and Chromium); SKIP_SAM_BUILD=1
+# skips steps 6 to 10.
 # Ends with the time each step took; on a failure, names the step.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -49,9 +51,10 @@ ensure_ci_tools
 ensure_cargo_deny
 if [ "$arm64" = 1 ]; then ensure_arm64_tools; fi
 if [ "$sam_local" = 1 ]; then
-  step "Docker, for sam local (steps 8 and 9; SKIP_SAM_LOCAL=1 skips them)"
+  step "Docker, for sam local (steps 8 and 9; SKIP_SAM_LOCAL=1 skips them); Chromium (step 9)"
   ensure_docker
   ensure_lambda_base_image
+  ensure_browser
 fi
 
 step "start DynamoDB Local"
