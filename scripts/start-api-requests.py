@@ -74,6 +74,8 @@ def main(args):
     no_program = "session=user_dev, program 43: the contract's 404"
     no_cookie = gateway_example(401, "noCookie")
     refused = gateway_example(403, "authorizerRefusedSamLocal")
+    # sam local answers the authorizer's failure with 502 where API Gateway answers 500.
+    authorizer_failed = gateway_example(500, "authorizerFailedSamLocal")
 
     # (name, expected status, check of (parsed body, raw body, headers), path, cookie, origin)
     # A member of no program gets the very bytes of a program that does not exist.
@@ -101,6 +103,9 @@ def main(args):
         ("the authorizer's refusal, a local dashboard's origin: no CORS headers", 403,
          lambda body, raw, headers: body == refused and "access-control-allow-origin" not in headers,
          f"{PATH}/42", "theme=dark", LOCAL_ORIGIN),
+        ("the authorizer fails (session=authorizer-failure)", 502,
+         lambda body, raw, headers: body == authorizer_failed and "access-control-allow-origin" not in headers,
+         f"{PATH}/42", "session=authorizer-failure", LOCAL_ORIGIN),
         ("session=user_billing: the contract's 403", 403,
          lambda body, raw, headers: body["data"] is None
          and body["error"]["status"] == 403 and body["error"]["name"] == "ForbiddenError",
