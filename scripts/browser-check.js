@@ -34,8 +34,8 @@ const { chromium } = require("playwright-core");
 const ROOT = path.resolve(__dirname, "..");
 const SNAPSHOT = path.join(ROOT, "tests/api/snapshots/program_42.snap");
 const ROUTE = "/api/tracking/status";
-// What the brief of this machine's Chromium needs beyond Playwright's own flags: without the
-// background-networking ones, the closed network refuses Chromium's own connections.
+// Beyond Playwright's own flags: no sandbox (CI runs as root), and none of Chromium's own
+// background connections, which a network that reaches only package registries refuses.
 const CHROMIUM_ARGS = [
   "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
