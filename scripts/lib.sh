@@ -189,3 +189,32 @@ ensure_arm64_tools() {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     qemu-user libc6-arm64-cross libgcc-s1-arm64-cross >/dev/null
 }
+
+# The browser check of scripts/start-api-check.sh (scripts/browser-check.js): Debian's chromium
+# (headless; a browser build of its own cannot be downloaded here, so not `playwright install`)
+# and playwright-core, pinned, from npm, as its CDP client (no dependencies; it drives
+# /usr/bin/chromium through executablePath).
+PLAYWRIGHT_CORE_VERSION="1.65.1"
+
+# ensure_browser: chromium installed (as root with apt-get when missing: about 21 s, measured)
+# and playwright-core in .local/browser (about 1 s from npm); exports NODE_PATH for the check.
+ensure_browser() {
+  if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+      fail "chromium is missing, and installing it needs root and apt-get (Debian: apt-get install" \
+        "chromium). Install it, or run with SKIP_SAM_LOCAL=1 (no route checks)."
+      return 1
+    fi
+    log "installing chromium (Debian) for the browser check"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      chromium >/dev/null
+  fi
+  local module="$LOCAL/browser/node_modules/playwright-core/package.json"
+  if ! [ -f "$module" ] || ! grep -q "\"version\": \"$PLAYWRIGHT_CORE_VERSION\"" "$module"; then
+    log "installing playwright-core@$PLAYWRIGHT_CORE_VERSION (npm) into .local/browser"
+    mkdir -p "$LOCAL/browser"
+    npm install --prefix "$LOCAL/browser" --no-audit --no-fund --loglevel=error \
+      "playwright-core@$PLAYWRIGHT_CORE_VERSION" >/dev/null
+  fi
+  export NODE_PATH="$LOCAL/browser/node_modules"
+}

@@ -9,7 +9,9 @@
 #   scripts/start-api-check.sh
 #
 # Then runs the console examples of README.md and docs/*.md against 127.0.0.1:3000 and compares
-# their output (scripts/readme-examples.py).
+# their output (scripts/readme-examples.py), and the browser check (scripts/browser-check.js:
+# headless Chromium, a page on http://localhost:5173 calling the route with fetch; its
+# screenshot: target/browser/route.png; 5173 must be free; not with SERVE=1).
 #
 # API_PORT / DYNAMODB_PORT choose the ports; WARM_CONTAINERS=EAGER|LAZY is passed to
 # start-api (default: none, a fresh container per invocation, as `sam local invoke`);
@@ -45,6 +47,13 @@ api_port="${API_PORT:-$(free_port)}"
 ensure_port_free "$api_port" "sam local start-api" API_PORT
 [ -n "${DYNAMODB_PORT:-}" ] && ensure_port_free "$DYNAMODB_PORT" "DynamoDB Local" DYNAMODB_PORT
 ensure_ci_tools
+# Not with SERVE=1 (scripts/run-local.sh --api): a developer's own dev server may hold 5173.
+browser=1
+[ "${SERVE:-0}" = 1 ] && browser=0
+if [ "$browser" = 1 ]; then
+  ensure_browser
+  ensure_port_free "${PAGE_PORT:-5173}" "the browser check's page (an origin local/template.yaml allows)" PAGE_PORT
+fi
 ensure_docker
 ensure_lambda_base_image
 arch="$(lambda_arch)"
@@ -88,9 +97,16 @@ curl -s -o /dev/null "$base/" || { echo "sam local start-api did not answer with
 log "start-api answers after $(($(now_ms) - t0)) ms"
 
 failed=0
-python3 scripts/start-api-requests.py "$base" || failed=$((failed + 1))
+"$LOCAL/venv/bin/python" scripts/start-api-requests.py "$base" || failed=$((failed + 1))
 python3 scripts/readme-examples.py 3000 "$api_port" || failed=$((failed + 1))
-echo "start-api: $((2 - failed)) of 2 passed (the requests, the README's examples)"
+checks=2
+if [ "$browser" = 1 ]; then
+  checks=3
+  t0=$SECONDS
+  node scripts/browser-check.js "$base" target/browser/route.png || failed=$((failed + 1))
+  log "the browser check took $((SECONDS - t0)) s"
+fi
+echo "start-api: $((checks - failed)) of $checks passed (the requests, the README's examples$([ "$browser" = 1 ] && echo ', the browser'))"
 if [ "$failed" -ne 0 ]; then
   echo "the end of the start-api log ($work/start-api.log):" >&2
   tail -n 40 "$work/start-api.log" >&2

@@ -7,7 +7,9 @@ status and body. Standard library only.
 Runs against local/template.yaml's route (the local session authorizer: cookie session=<userId>)
 with the example fixture and fixtures/next-steps.json loaded. Prints one `ok` or `FAIL` line per
 request, with the curl command that repeats it and the start of the body, then a summary; exits
-1 when any failed.
+1 when any failed. API Gateway's own bodies (no cookie, the authorizer's refusal) are compared with
+openapi.yaml's examples of them, so the document shows what the emulator really answers. Needs
+PyYAML (scripts/start-api-check.sh runs it with .local/venv's Python, where the SAM CLI brings it).
 """
 
 import http.client
@@ -16,6 +18,9 @@ import shlex
 import sys
 import time
 import urllib.parse
+from pathlib import Path
+
+import yaml
 
 PATH = "/api/tracking/status"
 LOCAL_ORIGIN = "http://localhost:5173"  # in local/template.yaml's CorsConfiguration
@@ -52,6 +57,14 @@ def curl(base, path, cookie=None, origin=None):
     return shlex.join(words + [base + path])
 
 
+def gateway_example(status, name):
+    """openapi.yaml's example NAME of the route's STATUS response (a parsed JSON body)."""
+    document = yaml.safe_load((Path(__file__).resolve().parent.parent / "openapi.yaml").read_text())
+    response = document["paths"]["/api/tracking/status/{programId}"]["get"]["responses"][str(status)]
+    reference = response["$ref"].removeprefix("#/components/responses/")
+    return document["components"]["responses"][reference]["content"]["application/json"]["examples"][name]["value"]
+
+
 def main(args):
     if len(args) != 1:
         print("usage: scripts/start-api-requests.py BASE_URL", file=sys.stderr)
@@ -59,6 +72,10 @@ def main(args):
     base = args[0].rstrip("/")
     bodies = {}  # name -> raw body of each request made so far
     no_program = "session=user_dev, program 43: the contract's 404"
+    no_cookie = gateway_example(401, "noCookie")
+    refused = gateway_example(403, "authorizerRefusedSamLocal")
+    # sam local answers the authorizer's failure with 502 where API Gateway answers 500.
+    authorizer_failed = gateway_example(500, "authorizerFailedSamLocal")
 
     # (name, expected status, check of (parsed body, raw body, headers), path, cookie, origin)
     # A member of no program gets the very bytes of a program that does not exist.
@@ -73,11 +90,22 @@ def main(args):
          and headers.get("cache-control") == "no-store",
          f"{PATH}/42", "session=user_owner", None),
         ("no cookie: refused before the authorizer", 401,
-         lambda body, raw, headers: body == {"message": "Unauthorized"},
+         lambda body, raw, headers: body == no_cookie,
          f"{PATH}/42", None, None),
+        # What the browser cannot read: API Gateway's own answers carry no CORS headers, even
+        # for an allowed origin (docs/api.md, "Responses of the route").
+        ("no cookie, a local dashboard's origin: no CORS headers", 401,
+         lambda body, raw, headers: body == no_cookie and "access-control-allow-origin" not in headers,
+         f"{PATH}/42", None, LOCAL_ORIGIN),
         ("cookie without session: refused by the authorizer", 403,
-         lambda body, raw, headers: body == {"message": "User is not authorized to access this resource"},
+         lambda body, raw, headers: body == refused,
          f"{PATH}/42", "theme=dark", None),
+        ("the authorizer's refusal, a local dashboard's origin: no CORS headers", 403,
+         lambda body, raw, headers: body == refused and "access-control-allow-origin" not in headers,
+         f"{PATH}/42", "theme=dark", LOCAL_ORIGIN),
+        ("the authorizer fails (session=authorizer-failure)", 502,
+         lambda body, raw, headers: body == authorizer_failed and "access-control-allow-origin" not in headers,
+         f"{PATH}/42", "session=authorizer-failure", LOCAL_ORIGIN),
         ("session=user_billing: the contract's 403", 403,
          lambda body, raw, headers: body["data"] is None
          and body["error"]["status"] == 403 and body["error"]["name"] == "ForbiddenError",

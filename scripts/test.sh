@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Every test. Installs what it needs (DynamoDB Local, cargo-lambda, the SAM CLI with cfn-lint,
-# an OpenAPI validator, checkov, cargo-deny, under .local/; Docker, qemu-user and the arm64
-# glibc, when they are missing, as root with apt-get), starts DynamoDB Local on a
-# free loopback port, and runs, failing fast, with rust-toolchain.toml's compiler and Cargo.lock
-# as committed (every cargo build has --locked; sam build's cargo lambda reads it from
-# Cargo.toml's [package.metadata.lambda.build]), the steps below (each `step` line names one).
+# an OpenAPI validator, checkov, cargo-deny, playwright-core, under .local/; Docker, Chromium for
+# step 9's browser check, qemu-user and the arm64 glibc, when they are missing, as root with
+# apt-get), starts DynamoDB Local on a free loopback port, and runs, failing fast, with
+# rust-toolchain.toml's compiler and Cargo.lock as committed (every cargo build has --locked;
+# sam build's cargo lambda reads it from Cargo.toml's [package.metadata.lambda.build]), the steps
+# below (each `step` line names one).
 # What each proves is listed once, in docs/testing.md ("What CI checks"). On an x86_64 host the
 # release binary of steps 3 and 4 is the arm64 one, run under qemu-aarch64, and step 10 builds the
 # arm64 artifact as it deploys; ARM64=0 builds and runs the host's release binary instead and
 # skips step 10.
-# Docker is checked (installed, started) before step 1, so a machine without it fails at once.
-# SKIP_SAM_LOCAL=1 skips steps 8 and 9 (and Docker); SKIP_SAM_BUILD=1 skips steps 6 to 10.
+# Docker is checked (installed, started) before step 1, so a machine without it fails at once;
+# so is Chromium. SKIP_SAM_LOCAL=1 skips steps 8 and 9 (and Docker and Chromium); SKIP_SAM_BUILD=1
+# skips steps 6 to 10.
 # Ends with the time each step took; on a failure, names the step.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -56,9 +58,10 @@ if [ "$arm64" = 1 ] && ! ensure_arm64_tools; then
   arm64=0
 fi
 if [ "$sam_local" = 1 ]; then
-  step "Docker, for sam local (steps 8 and 9; SKIP_SAM_LOCAL=1 skips them)"
+  step "Docker, for sam local (steps 8 and 9; SKIP_SAM_LOCAL=1 skips them); Chromium (step 9)"
   ensure_docker
   ensure_lambda_base_image
+  ensure_browser
 fi
 
 step "start DynamoDB Local"

@@ -1,6 +1,9 @@
 //! `openapi.yaml` describes what the handler really answers: every status of the
 //! contract, produced by the real handler over DynamoDB Local, validates against
-//! the document's schema for that status, headers included.
+//! the document's schema for that status, headers included. The statuses only API
+//! Gateway gives (429, 503, 504) and API Gateway's bodies of the others are held
+//! by their examples here; scripts/start-api-requests.py compares the bodies
+//! `sam local start-api` really returns with those examples.
 
 use crate::common;
 
@@ -31,6 +34,29 @@ fn resolve<'a>(document: &'a Value, value: &'a Value) -> &'a Value {
     }
 }
 
+/// A JSON Schema 2020-12 validator whose root is `reference` (such as
+/// `#/components/schemas/ErrorResponse`), with the document's components alongside.
+fn validator(document: &Value, reference: &Value) -> jsonschema::Validator {
+    let schema = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": reference,
+        "components": document["components"],
+    });
+    jsonschema::draft202012::new(&schema).expect("a valid schema")
+}
+
+/// The operation's responses, by status, each with its `$ref` resolved.
+fn responses(document: &Value) -> Vec<(u16, &Value)> {
+    document["paths"]["/api/tracking/status/{programId}"]["get"]["responses"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(status, response)| (status.parse().unwrap(), resolve(document, response)))
+        .collect()
+}
+
+const GATEWAY_MESSAGE: &str = "#/components/schemas/GatewayMessage";
+
 /// Checks a response against the document's description of its status.
 fn assert_conforms(document: &Value, response: Response<Body>) -> u16 {
     let status = response.status().as_u16();
@@ -55,16 +81,8 @@ fn assert_conforms(document: &Value, response: Response<Body>) -> u16 {
         Body::Text(text) => serde_json::from_str(text).unwrap(),
         other => panic!("{other:?}"),
     };
-    let schema_ref = &described["content"]["application/json"]["schema"]["$ref"];
-    // A JSON Schema 2020-12 document whose root is the response schema, with the
-    // components it refers to alongside.
-    let schema = json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$ref": schema_ref,
-        "components": document["components"],
-    });
-    let validator = jsonschema::draft202012::new(&schema).expect("a valid schema");
-    let errors: Vec<String> = validator
+    let content = &described["content"]["application/json"];
+    let errors: Vec<String> = validator(document, &content["schema"]["$ref"])
         .iter_errors(&body)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
@@ -74,6 +92,13 @@ fn assert_conforms(document: &Value, response: Response<Body>) -> u16 {
     );
     if status != 200 {
         assert_eq!(body["error"]["status"], status);
+        // The function's own body, where the document shows it beside API Gateway's.
+        if let Some(example) = content["examples"]["function"].get("value") {
+            assert_eq!(
+                &body, example,
+                "{status}: the document's `function` example"
+            );
+        }
     }
     status
 }
@@ -129,18 +154,54 @@ async fn every_status_conforms_to_openapi_yaml() {
         assert_eq!(status, expected);
         seen.push(status);
     }
-    // every response the document lists was produced
-    let mut listed: Vec<u16> =
-        document["paths"]["/api/tracking/status/{programId}"]["get"]["responses"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(|k| k.parse().unwrap())
-            .collect();
+    // every response the document lists for the function was produced; the
+    // statuses only API Gateway gives are held by their examples (below)
+    let mut listed: Vec<u16> = responses(&document)
+        .into_iter()
+        .filter(|(_, response)| {
+            response["content"]["application/json"]["schema"]["$ref"] != GATEWAY_MESSAGE
+        })
+        .map(|(status, _)| status)
+        .collect();
     listed.sort();
     seen.sort();
     seen.dedup();
     assert_eq!(seen, listed);
+}
+
+/// Every example of an error response conforms to its status's schema, and is
+/// either the function's body (`error.status` = the status) or API Gateway's
+/// `{"message"}`, never both; every status API Gateway can give shows its body.
+#[test]
+fn every_error_example_is_the_function_s_or_api_gateway_s() {
+    let document = openapi();
+    let error = validator(&document, &json!("#/components/schemas/ErrorResponse"));
+    let gateway = validator(&document, &json!(GATEWAY_MESSAGE));
+    let mut gateway_statuses = Vec::new();
+    for (status, response) in responses(&document) {
+        let content = &response["content"]["application/json"];
+        let schema = validator(&document, &content["schema"]["$ref"]);
+        let Some(examples) = content["examples"].as_object() else {
+            continue;
+        };
+        for (name, example) in examples {
+            let value = &example["value"];
+            assert!(schema.is_valid(value), "{status} {name}: {value}");
+            if gateway.is_valid(value) {
+                assert!(!error.is_valid(value), "{status} {name}");
+                gateway_statuses.push(status);
+            } else {
+                assert!(error.is_valid(value), "{status} {name}: neither shape");
+                assert_eq!(value["error"]["status"], status, "{status} {name}");
+            }
+        }
+    }
+    gateway_statuses.dedup();
+    assert_eq!(gateway_statuses, [401, 403, 429, 500, 503, 504]);
+    // The two shapes are closed: neither accepts the other's members.
+    assert!(!gateway.is_valid(&json!({"message": "Unauthorized", "data": null})));
+    assert!(!gateway.is_valid(&json!({"message": ""})));
+    assert!(!gateway.is_valid(&json!({})));
 }
 
 /// Every kind of `nextSteps` item, as the handler really answers it, conforms.
@@ -181,12 +242,7 @@ async fn next_steps_responses_conform_to_openapi_yaml() {
 #[tokio::test]
 async fn the_next_step_schema_rejects_what_the_contract_forbids() {
     let document = openapi();
-    let schema = json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$ref": "#/components/schemas/NextStep",
-        "components": document["components"],
-    });
-    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let validator = validator(&document, &json!("#/components/schemas/NextStep"));
     let block = json!({"chargesEnabled": true, "payoutsEnabled": false, "disabledReason": null,
         "currentlyDue": [], "pastDue": ["external_account"], "deadline": null});
     assert!(validator.is_valid(
@@ -221,12 +277,7 @@ async fn the_schema_rejects_what_the_contract_forbids() {
     // The validation is not vacuous: a count above the cap or a timestamp
     // without milliseconds fails it.
     let document = openapi();
-    let schema = json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$ref": "#/components/schemas/EventStatistics",
-        "components": document["components"],
-    });
-    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let validator = validator(&document, &json!("#/components/schemas/EventStatistics"));
     assert!(validator.is_valid(&json!({"testEventCount": 10, "hasTestEvents": true,
         "latestTestEvent": {"id": 1, "timestamp": "2026-06-07T10:23:45.000Z", "createdAt": "2026-06-07T10:23:45.000Z"}})));
     assert!(

@@ -6,7 +6,9 @@
 //! trusts the cookie: `session=<userId>` becomes `{"isAuthorized": true, "context": {"userId":
 //! "<userId>"}}`, which API Gateway (and SAM's emulation of it) hands to the function as
 //! `requestContext.authorizer.lambda.userId`. No session cookie, or an unusable value, is
-//! `{"isAuthorized": false}` (SAM answers 403).
+//! `{"isAuthorized": false}` (SAM answers 403). The session `session=authorizer-failure` makes it
+//! fail (an invocation error), so the checks see what the route answers when the authorizer
+//! fails.
 //!
 //! Because it trusts whatever the caller sends, it refuses everything unless it runs under the
 //! SAM CLI's local emulation, told by two things: `AWS_SAM_LOCAL=true`, which `sam local` sets in
@@ -23,6 +25,8 @@ const SESSION_COOKIE: &str = "session";
 /// Longer values are refused: a DynamoDB sort key (the memberships table's userId) holds at most
 /// 1,024 bytes, and the function answers 403 for longer ids anyway.
 const MAX_USER_ID_LEN: usize = 1024;
+/// The session that makes the authorizer fail instead of deciding (scripts/start-api-requests.py).
+const FAILING_SESSION: &str = "authorizer-failure";
 
 /// The account and API ids in the `requestContext` of every event SAM CLI's API Gateway emulator
 /// builds: the defaults of `RequestContextV2` in aws-sam-cli's `samcli/local/events/api_event.py`
@@ -40,12 +44,21 @@ async fn main() -> Result<(), Error> {
         );
     }
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        Ok::<Value, Error>(decide(&event.payload, local))
+        answer(&event.payload, local)
     }))
     .await
 }
 
 /// The simple response for one authorizer event; `local`: `AWS_SAM_LOCAL` is `"true"`.
+/// The authorizer's response, or an invocation error for the failing session.
+fn answer(event: &Value, local: bool) -> Result<Value, Error> {
+    if session_user(event).as_deref() == Some(FAILING_SESSION) {
+        eprintln!("local-session-authorizer: failing on purpose ({FAILING_SESSION})");
+        return Err(format!("{FAILING_SESSION} requested").into());
+    }
+    Ok(decide(event, local))
+}
+
 fn decide(event: &Value, local: bool) -> Value {
     let refused = |why: &str| {
         eprintln!("local-session-authorizer: refused: {why}");
@@ -184,6 +197,14 @@ mod tests {
         ] {
             assert_eq!(allowed(event), None);
         }
+    }
+
+    #[test]
+    fn the_failing_session_is_an_error_and_only_it() {
+        let failing = sam_event(json!({"cookies": [format!("session={FAILING_SESSION}")]}));
+        assert!(answer(&failing, true).is_err());
+        let owner = sam_event(json!({"cookies": ["session=user_owner"]}));
+        assert_eq!(answer(&owner, true).unwrap(), decide(&owner, true));
     }
 
     #[test]
