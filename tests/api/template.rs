@@ -112,6 +112,7 @@ fn tables_match_the_schema_seed_creates() {
         memberships: "MembershipsTable".into(),
         events: "EventsTable".into(),
         partner_programs: "PartnerProgramsTable".into(),
+        test_events: "TestEventsTable".into(),
     };
     for spec in tables(&names) {
         let table = resource(&template, &spec.name);
