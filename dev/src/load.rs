@@ -8,7 +8,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, PutRequest, TableStatus, WriteRequest,
+    KeyType, Projection, ProjectionType, PutRequest, StreamSpecification, StreamViewType,
+    TableStatus, WriteRequest,
 };
 use serde::Serialize;
 use serde_dynamo::aws_sdk_dynamodb_1::to_item;
@@ -76,6 +77,14 @@ async fn create_table(client: &Client, spec: &TableSpec) -> Result<(), LoadError
             AttributeDefinition::builder()
                 .attribute_name(attribute.name)
                 .attribute_type(attribute.kind.sdk())
+                .build()?,
+        );
+    }
+    if spec.stream {
+        request = request.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
                 .build()?,
         );
     }

@@ -19,7 +19,9 @@ use tracking_status::domain::{EventKind, ProgramId};
 use tracking_status::store::StatusStore;
 use tracking_status::store::dynamodb::DynamoStore;
 use tracking_status_dev::fault_proxy::{Fault, FaultProxy, THROUGHPUT_EXCEEDED};
-use tracking_status_dev::kit::{client_config, dynamodb_local_endpoint, table_env, unique_tables};
+use tracking_status_dev::kit::{
+    client_config, dynamodb_local_endpoint, sdk_config, table_env, unique_tables,
+};
 use tracking_status_dev::load::ensure_tables;
 use tracking_status_dev::runtime_api::Function;
 
@@ -362,4 +364,142 @@ async fn a_throttled_write_reports_its_record_and_the_rest_and_the_retry_complet
     proxy.set(Fault::None);
     assert!(indexer.index(&records[2..]).await.is_empty());
     assert_eq!(indexer.view().await, [entry("43#lead", AT_MS, 2)]);
+}
+
+/// The local path of scripts/run-local.sh: a test click written straight into the events table,
+/// as its writers write it, reaches the status through DynamoDB Local's stream, the poller
+/// (`tracking_status_dev::stream_poller`, the event source mapping's stand-in) and the binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_click_put_into_the_events_table_shows_in_the_status_through_the_stream() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use std::time::{Duration, Instant};
+    use tracking_status_dev::stream_poller::{POLL_INTERVAL, StreamReader, poll};
+
+    let indexer = Indexer::start(None).await;
+    let client = indexer.store.client().clone();
+    let streams =
+        aws_sdk_dynamodbstreams::Client::new(&sdk_config(&dynamodb_local_endpoint()).await);
+    let mut reader = StreamReader::of_table(&client, streams, &indexer.tables.events)
+        .await
+        .unwrap();
+    let Indexer {
+        mut function,
+        store,
+        tables,
+        ..
+    } = indexer;
+    let poller =
+        tokio::spawn(
+            async move { poll(&mut reader, &mut function, POLL_INTERVAL, |_, _| {}).await },
+        );
+
+    let put = |id: u64, test: bool| {
+        client
+            .put_item()
+            .table_name(&tables.events)
+            .item("id", AttributeValue::N(id.to_string()))
+            .item("programId", AttributeValue::N("42".into()))
+            .item("type", AttributeValue::S("click".into()))
+            .item("test", AttributeValue::Bool(test))
+            .item("timestamp", AttributeValue::S(AT.into()))
+            .item("createdAt", AttributeValue::S(AT.into()))
+            .send()
+    };
+    let status_ids = async || {
+        store
+            .recent_test_events(ProgramId::new(42).unwrap(), EventKind::Click, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|event| event.id)
+            .collect::<Vec<_>>()
+    };
+    let wait_for = async |expected: &[u64]| {
+        let start = Instant::now();
+        while status_ids().await != expected {
+            assert!(
+                start.elapsed() < Duration::from_secs(3),
+                "the status still shows {:?}, not {expected:?}",
+                status_ids().await
+            );
+            assert!(!poller.is_finished(), "the poller stopped");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        start.elapsed()
+    };
+
+    put(501, true).send_ok().await;
+    let lag = wait_for(&[501]).await;
+    eprintln!("a test click showed in the status {lag:?} after its PutItem");
+    put(502, false).send_ok().await;
+    put(501, false).send_ok().await;
+    wait_for(&[]).await;
+    poller.abort();
+}
+
+/// `send().await`, failing the test on an error.
+trait SendOk {
+    async fn send_ok(self);
+}
+
+impl<F, T, E> SendOk for F
+where
+    F: std::future::Future<Output = Result<T, E>>,
+    E: std::fmt::Debug,
+{
+    async fn send_ok(self) {
+        self.await.unwrap();
+    }
+}
+
+/// `events/stream/`, the samples for `sam local invoke TestEventIndexerFunction`, through the
+/// binary in name order of their story: each is answered without a failure and does what its
+/// name says to program 42's test clicks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_samples_do_what_their_names_say() {
+    let mut indexer = Indexer::start(None).await;
+    let sample = |name: &str| -> Vec<Value> {
+        let path = format!(
+            "{}/../events/stream/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let event: Value = serde_json::from_str(&text).unwrap();
+        event["Records"].as_array().unwrap().clone()
+    };
+    let mut names: Vec<String> =
+        std::fs::read_dir(format!("{}/../events/stream", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "insert-test-click.json",
+            "modify-test-to-live.json",
+            "remove-test-click.json",
+            "unreadable-created-at.json"
+        ]
+    );
+    for (name, clicks) in [
+        ("insert-test-click", vec![104]),
+        ("modify-test-to-live", vec![]),
+        ("insert-test-click", vec![104]),
+        ("remove-test-click", vec![]),
+        ("unreadable-created-at", vec![]),
+    ] {
+        assert_eq!(
+            indexer.index(&sample(name)).await,
+            Vec::<String>::new(),
+            "{name}"
+        );
+        assert_eq!(
+            indexer.status_ids(42, EventKind::Click).await,
+            clicks,
+            "{name}"
+        );
+    }
+    assert_eq!(indexer.view().await, Entries::new());
+    assert!(indexer.log_text().contains("\"key\":\"id=105\""));
 }

@@ -150,6 +150,14 @@ fn tables_match_the_schema_seed_creates() {
         expected.dedup();
         assert_eq!(defined, expected, "{}", spec.name);
 
+        let stream = &properties["StreamSpecification"]["StreamViewType"];
+        assert_eq!(
+            stream.as_str() == Some("NEW_AND_OLD_IMAGES"),
+            spec.stream,
+            "{}: {stream:?}",
+            spec.name
+        );
+
         let indexes = properties["GlobalSecondaryIndexes"]
             .as_sequence()
             .cloned()

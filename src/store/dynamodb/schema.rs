@@ -93,6 +93,9 @@ pub struct TableSpec {
     pub partition: KeyAttribute,
     pub sort: Option<KeyAttribute>,
     pub indexes: Vec<IndexSpec>,
+    /// A stream of both images (`NEW_AND_OLD_IMAGES`): the events table's, which
+    /// `test-event-indexer` reads.
+    pub stream: bool,
 }
 
 /// The six tables under the given names.
@@ -103,24 +106,28 @@ pub fn tables(names: &TableNames) -> Vec<TableSpec> {
             partition: key("id", N),
             sort: None,
             indexes: vec![],
+            stream: false,
         },
         TableSpec {
             name: names.advertisers.clone(),
             partition: key("id", S),
             sort: None,
             indexes: vec![],
+            stream: false,
         },
         TableSpec {
             name: names.memberships.clone(),
             partition: key("workspaceId", S),
             sort: Some(key("userId", S)),
             indexes: vec![],
+            stream: false,
         },
         TableSpec {
             name: names.events.clone(),
             partition: key("id", N),
             sort: None,
             indexes: vec![],
+            stream: true,
         },
         TableSpec {
             name: names.partner_programs.clone(),
@@ -132,12 +139,14 @@ pub fn tables(names: &TableNames) -> Vec<TableSpec> {
                 sort: Some(key("status", S)),
                 projection: IndexProjection::KeysOnly,
             }],
+            stream: false,
         },
         TableSpec {
             name: names.test_events.clone(),
             partition: key(VIEW_PROGRAM_TYPE, S),
             sort: Some(key(VIEW_ORDER, S)),
             indexes: vec![],
+            stream: false,
         },
     ]
 }
