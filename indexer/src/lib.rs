@@ -14,6 +14,8 @@
 
 use std::future::Future;
 
+pub mod backfill;
+
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use tracking_status::store::dynamodb::view::{Item, Unreadable, view_entry};
