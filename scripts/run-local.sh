@@ -43,6 +43,7 @@ ensure_cargo_lambda
 cleanup() {
   trap - INT TERM EXIT
   [ -n "${WATCH_PID:-}" ] && kill "$WATCH_PID" 2>/dev/null
+  [ -n "${POLLER_PID:-}" ] && kill "$POLLER_PID" 2>/dev/null && wait "$POLLER_PID" 2>/dev/null
   stop_dynamodb_local
 }
 trap cleanup EXIT
@@ -54,6 +55,13 @@ export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$dynamodb_port"
 log "loading fixtures/example.json (the sample of docs/api.md) and fixtures/next-steps.json"
 cargo run --locked --quiet --bin seed -- fixtures/example.json
 cargo run --locked --quiet --bin seed -- fixtures/next-steps.json
+# The event source mapping's stand-in: the events table's stream, through test-event-indexer,
+# into the test-event view, so an event written straight into the events table shows in the
+# status a moment later (docs/development.md, "The test-event view locally").
+cargo build --locked --quiet -p test-event-indexer
+poller="$(dev_program stream-poller)"
+"$poller" "${CARGO_TARGET_DIR:-$ROOT/target}/debug/test-event-indexer" "$LOCAL/test-event-indexer.log" &
+POLLER_PID=$!
 
 log "serving the function on 127.0.0.1:$lambda_port; in another shell:"
 log "  .local/venv/bin/cargo-lambda lambda invoke tracking-status -A 127.0.0.1 -P $lambda_port --data-file events/http-200-member.json"

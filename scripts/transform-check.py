@@ -6,7 +6,8 @@ CloudFormation as AWS::Serverless-2016-10-31), once per samconfig.toml profile (
 that profile's parameter_overrides, and checks that:
   - the template's Rules come out of the transform unchanged (CloudFormation evaluates them on
     the processed template), and that they let the dev profile deploy and refuse the prod one
-    exactly when it names no AlarmTopicArn (evaluated here with the profile's values; this is a
+    exactly when it names no AlarmTopicArn, and refuse an existing events table without its
+    stream's ARN or a stream's ARN without the table (evaluated here with the profile's values; this is a
     model of CloudFormation's rule functions, Fn::Equals / Fn::Not / Fn::And / Fn::Or / Ref, not
     CloudFormation itself);
   - the HTTP API route's integration and its invoke permission target the `live` alias, not the
@@ -17,8 +18,9 @@ that profile's parameter_overrides, and checks that:
     (CloudFormation refuses such a stack; cfn-lint skips cycles through SAM resources, and the
     alias's UpdatePolicy names the deployment group, which names its alarms);
   - the $default stage has the access log settings and the route throttling;
-  - the function's role is the template's inline policy plus SAM's two managed policies
-    (basic execution logs and X-Ray), and nothing else.
+  - each function's role is the template's inline policy plus SAM's two managed policies
+    (basic execution logs and X-Ray), and nothing else (no AWSLambdaDynamoDBExecutionRole,
+    which reads every stream of the account: the indexer's mapping is a raw resource).
 tests/api/template.rs checks the template as written; this checks what SAM turns it into.
 """
 
@@ -60,7 +62,8 @@ def profile_parameters(profile):
 def transformed(parameters):
     template = source_template()
     # `sam deploy` uploads the code and puts its S3 location here; the translator wants one.
-    template["Resources"]["TrackingStatusFunction"]["Properties"]["CodeUri"] = "s3://bucket/code.zip"
+    for function in ("TrackingStatusFunction", "TestEventIndexerFunction"):
+        template["Resources"][function]["Properties"]["CodeUri"] = "s3://bucket/code.zip"
     return transform(template, parameters, NoManagedPolicies())
 
 
@@ -168,6 +171,7 @@ def of_type(resources, kind):
 
 
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:alarms"
+STREAM = "arn:aws:dynamodb:eu-west-1:123456789012:table/events/stream/2026-01-01T00:00:00.000"
 for profile in ("default", "prod"):
     parameters = profile_parameters(profile)
     environment = parameters.get("Environment")
@@ -175,13 +179,23 @@ for profile in ("default", "prod"):
     output = transformed(parameters)
     source = source_template()
     check(output.get("Rules") == source.get("Rules"), f"{profile}: SAM's transform changed or dropped Rules")
-    check(list(source.get("Rules", {})) == ["ProdPagesSomeone"], f"rules: {list(source.get('Rules', {}))}")
+    check(
+        list(source.get("Rules", {})) == ["ProdPagesSomeone", "EventsStreamMatchesEventsTable"],
+        f"rules: {list(source.get('Rules', {}))}",
+    )
     # As the profile is, then with an empty and with a given topic: only prod without one is refused.
     for topic in (parameters.get("AlarmTopicArn"), "", TOPIC):
         values = dict(parameters) if topic is None else {**parameters, "AlarmTopicArn": topic}
         refused = refused_by(source, values)
         expected = ["ProdPagesSomeone"] if environment == "prod" and not values.get("AlarmTopicArn") else []
         check(refused == expected, f"{profile} with AlarmTopicArn={topic!r}: refused by {refused}, expected {expected}")
+    # The events table and its stream's ARN: both given or neither, whatever the profile says.
+    with_topic = {**parameters, "AlarmTopicArn": TOPIC}
+    for table, stream in (("", ""), ("events", STREAM), ("events", ""), ("", STREAM)):
+        values = {**with_topic, "ExistingEventsTable": table, "ExistingEventsStreamArn": stream}
+        expected = [] if bool(table) == bool(stream) else ["EventsStreamMatchesEventsTable"]
+        refused = refused_by(source, values)
+        check(refused == expected, f"table {table!r}, stream {stream!r}: refused by {refused}, expected {expected}")
     as_shipped = "refused until AlarmTopicArn is set" if refused_by(source, parameters) else "deploys"
     print(f"transform-check: {profile} profile (Environment={environment}): {as_shipped}")
 
@@ -253,22 +267,26 @@ for profile in ("default", "prod"):
         f"route throttling: {stage.get('DefaultRouteSettings')}",
     )
 
-    role = resources["TrackingStatusFunctionRole"]["Properties"]
-    check(
-        sorted(role["ManagedPolicyArns"])
-        == [
-            "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
-            "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-        ],
-        f"the function's role has {role['ManagedPolicyArns']}",
-    )
-    check(len(role["Policies"]) == 1, "the function's role has more than the template's inline policy")
+    for function in ("TrackingStatusFunction", "TestEventIndexerFunction"):
+        role = resources[f"{function}Role"]["Properties"]
+        check(
+            sorted(role["ManagedPolicyArns"])
+            == [
+                "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+                "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+            ],
+            f"{function}'s role has {role['ManagedPolicyArns']}",
+        )
+        check(len(role["Policies"]) == 1, f"{function}'s role has more than the template's inline policy")
     # CodeDeploy's role is SAM's own, assumed by CodeDeploy only, with AWS's managed policy for it.
     codedeploy = resources["CodeDeployServiceRole"]["Properties"]
     principals = [s["Principal"] for s in codedeploy["AssumeRolePolicyDocument"]["Statement"]]
     check(principals == [{"Service": ["codedeploy.amazonaws.com"]}], f"CodeDeploy's role: {principals}")
     roles = of_type(resources, "AWS::IAM::Role")
-    check(sorted(roles) == ["CodeDeployServiceRole", "TrackingStatusFunctionRole"], f"roles: {sorted(roles)}")
+    check(
+        sorted(roles) == ["CodeDeployServiceRole", "TestEventIndexerFunctionRole", "TrackingStatusFunctionRole"],
+        f"roles: {sorted(roles)}",
+    )
 
     print(f"transform-check: DeploymentType={deployment_type}: the route invokes the live alias; "
           f"CodeDeploy ({config[1]['ConfigName']}) rolls back on {len(alarms)} alarms")

@@ -1,9 +1,10 @@
 //! The settings read once at init, from the environment: table names and the
 //! connection warm-up. The SDK client's own (`TLS_TRUST_STORE`) are `sdk`'s.
 
-/// The DynamoDB tables the endpoint reads. Each name comes from an environment
-/// variable that `template.yaml` sets; with none set, the function and `seed`
-/// agree on the defaults.
+/// The DynamoDB tables of the stack. Each name comes from an environment
+/// variable that `template.yaml` sets; with none set, the functions and `seed`
+/// agree on the defaults. The status reads all but `events`, whose test events it
+/// reads from `test_events`, the view `test-event-indexer` keeps (docs/architecture.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableNames {
     pub programs: String,
@@ -11,15 +12,17 @@ pub struct TableNames {
     pub memberships: String,
     pub events: String,
     pub partner_programs: String,
+    pub test_events: String,
 }
 
 /// (environment variable, default name) of each table, in `TableNames` order.
-pub const TABLE_VARIABLES: [(&str, &str); 5] = [
+pub const TABLE_VARIABLES: [(&str, &str); 6] = [
     ("PROGRAMS_TABLE", "tracking-programs"),
     ("ADVERTISERS_TABLE", "tracking-advertisers"),
     ("MEMBERSHIPS_TABLE", "tracking-memberships"),
     ("EVENTS_TABLE", "tracking-events"),
     ("PARTNER_PROGRAMS_TABLE", "tracking-partner-programs"),
+    ("TEST_EVENTS_TABLE", "tracking-test-events"),
 ];
 
 impl TableNames {
@@ -30,18 +33,25 @@ impl TableNames {
 
     /// Reads the table names through `lookup`; empty values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let [programs, advertisers, memberships, events, partner_programs] =
-            TABLE_VARIABLES.map(|(variable, default)| {
-                lookup(variable)
-                    .filter(|value| !value.trim().is_empty())
-                    .unwrap_or_else(|| default.to_string())
-            });
+        let [
+            programs,
+            advertisers,
+            memberships,
+            events,
+            partner_programs,
+            test_events,
+        ] = TABLE_VARIABLES.map(|(variable, default)| {
+            lookup(variable)
+                .filter(|value| !value.trim().is_empty())
+                .unwrap_or_else(|| default.to_string())
+        });
         TableNames {
             programs,
             advertisers,
             memberships,
             events,
             partner_programs,
+            test_events,
         }
     }
 
@@ -57,16 +67,18 @@ impl TableNames {
             memberships: f(self.memberships),
             events: f(self.events),
             partner_programs: f(self.partner_programs),
+            test_events: f(self.test_events),
         }
     }
 
-    pub fn all(&self) -> [&str; 5] {
+    pub fn all(&self) -> [&str; 6] {
         [
             &self.programs,
             &self.advertisers,
             &self.memberships,
             &self.events,
             &self.partner_programs,
+            &self.test_events,
         ]
     }
 }

@@ -27,6 +27,10 @@ pub const STATUS_CLASS: &str = "status_class";
 pub const METRICS: [(&str, &str); 2] =
     [("duration_ms", "Milliseconds"), ("dynamodb_calls", "Count")];
 
+/// test-event-indexer's metric: a line carrying this field (a count) is an EMF record of
+/// it, without dimensions (`UnreadableTestEventsAlarm` in template.yaml reads it).
+pub const UNREADABLE_TEST_EVENTS: &str = "unreadable_test_events";
+
 /// The target of the per-request line (`http.rs`). The filter always enables it, at
 /// every level the line is written at (INFO, WARN, ERROR), whatever `RUST_LOG` or
 /// `AWS_LAMBDA_LOG_LEVEL` say: the line is the request's metrics (EMF), and the 5xx
@@ -201,6 +205,8 @@ impl Severity {
 struct JsonLines {
     /// EMF's `CloudWatchMetrics`: the same for every request line, so built once.
     metric_directives: Value,
+    /// The same for the indexer's `UNREADABLE_TEST_EVENTS` line.
+    unreadable_directives: Value,
     /// Lambda's own level filter (`LogSettings::lambda_floor`): a request line below it
     /// is labelled at it, or Lambda would drop the line and its metrics. Its `status`
     /// says how the request went.
@@ -239,6 +245,14 @@ where
             {
                 line.insert("level".into(), json!(floor.label()));
             }
+        } else if line.get(UNREADABLE_TEST_EVENTS).is_some_and(Value::is_u64) {
+            line.insert(
+                "_aws".into(),
+                json!({
+                    "Timestamp": epoch_millis(),
+                    "CloudWatchMetrics": self.unreadable_directives,
+                }),
+            );
         }
         let text = serde_json::to_string(&line).map_err(|_| fmt::Error)?;
         writeln!(writer, "{text}")
@@ -256,6 +270,11 @@ impl JsonLines {
                 "Namespace": namespace,
                 "Dimensions": [[STATUS_CLASS]],
                 "Metrics": metrics,
+            }]),
+            unreadable_directives: json!([{
+                "Namespace": namespace,
+                "Dimensions": [[]],
+                "Metrics": [{"Name": UNREADABLE_TEST_EVENTS, "Unit": "Count"}],
             }]),
             request_floor,
         }
@@ -530,6 +549,28 @@ mod tests {
             assert!(line[metric["Name"].as_str().unwrap()].is_number(), "{line}");
         }
         assert_eq!(line["status_class"], "2xx");
+    }
+
+    #[test]
+    fn the_indexers_unreadable_line_is_an_emf_record_of_its_count() {
+        let lines = lines_of(|| {
+            tracing::error!(
+                key = "id=7",
+                field = "createdAt",
+                unreadable_test_events = 1u64,
+                "x"
+            );
+            tracing::error!(key = "id=8", "an ordinary error line");
+        });
+        let directive = &lines[0]["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], DEFAULT_METRICS_NAMESPACE);
+        assert_eq!(directive["Dimensions"], json!([[]]));
+        assert_eq!(
+            directive["Metrics"],
+            json!([{"Name": UNREADABLE_TEST_EVENTS, "Unit": "Count"}])
+        );
+        assert_eq!(lines[0][UNREADABLE_TEST_EVENTS], 1);
+        assert!(lines[1].get("_aws").is_none(), "{}", lines[1]);
     }
 
     /// docs/architecture.md ("Logs") shows a line as written: keys in alphabetical order, `_aws` first.

@@ -220,14 +220,19 @@ pub fn dynamodb_local_endpoint() -> String {
 /// A client configuration for `endpoint` with the function's own timeouts,
 /// retries and HTTPS client, and credentials DynamoDB Local accepts.
 pub async fn client_config(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
-    let sdk_config = tracking_status::sdk::sdk_config_loader()
+    aws_sdk_dynamodb::config::Builder::from(&sdk_config(endpoint).await)
+}
+
+/// The configuration `client_config` builds on, for the other services' clients
+/// (DynamoDB Local's streams).
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    tracking_status::sdk::sdk_config_loader()
         .expect("the default configuration")
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
         .load()
-        .await;
-    aws_sdk_dynamodb::config::Builder::from(&sdk_config)
+        .await
 }
 
 /// Table names no other test uses, so tests can share one DynamoDB Local.

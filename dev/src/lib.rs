@@ -11,3 +11,4 @@ pub mod localhost_tls;
 pub mod oversized;
 pub mod runtime_api;
 pub mod seed_guard;
+pub mod stream_poller;

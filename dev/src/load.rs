@@ -8,17 +8,16 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, PutRequest, TableStatus, WriteRequest,
+    KeyType, Projection, ProjectionType, PutRequest, StreamSpecification, StreamViewType,
+    TableStatus, WriteRequest,
 };
 use serde::Serialize;
 use serde_dynamo::aws_sdk_dynamodb_1::to_item;
 
 use tracking_status::config::TableNames;
-use tracking_status::store::dynamodb::schema::{
-    IndexProjection, KeyAttribute, TEST_EVENT_KEY, TEST_EVENT_ORDER, TableSpec, tables,
-    test_event_key, test_event_order,
-};
-use tracking_status::store::records::{Dataset, EventRecord};
+use tracking_status::store::dynamodb::schema::{IndexProjection, KeyAttribute, TableSpec, tables};
+use tracking_status::store::dynamodb::view::view_entry;
+use tracking_status::store::records::Dataset;
 
 type Item = HashMap<String, AttributeValue>;
 pub type LoadError = Box<dyn std::error::Error + Send + Sync>;
@@ -78,6 +77,14 @@ async fn create_table(client: &Client, spec: &TableSpec) -> Result<(), LoadError
             AttributeDefinition::builder()
                 .attribute_name(attribute.name)
                 .attribute_type(attribute.kind.sdk())
+                .build()?,
+        );
+    }
+    if spec.stream {
+        request = request.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
                 .build()?,
         );
     }
@@ -167,56 +174,56 @@ async fn wait_until_active(client: &Client, name: &str) -> Result<(), LoadError>
     Err(format!("table {name} did not become active within a minute").into())
 }
 
-/// Writes every record of a validated fixture. Programs go last: until its
-/// program exists the function answers 404, so a load cut short is never read
-/// as a program with missing data.
+/// Writes every record of a validated fixture, and the test-event view's
+/// entries of its events, made by the indexer's own rule (`view_entry`): the
+/// events as their writers write them, the view as `test-event-indexer` would
+/// leave it. Programs go last: until its program exists the function answers
+/// 404, so a load cut short is never read as a program with missing data.
+/// Returns how many records were written (view entries are derived, not counted).
 pub async fn write_fixture(
     client: &Client,
     names: &TableNames,
     fixture: &Dataset,
 ) -> Result<usize, LoadError> {
-    let groups: [(&str, Vec<Item>); 5] = [
-        (&names.advertisers, items(&fixture.advertisers)?),
-        (&names.memberships, items(&fixture.memberships)?),
+    let events = items(&fixture.events)?;
+    let view = view_items(&events)?;
+    let groups: [(&str, Vec<Item>, bool); 6] = [
+        (&names.advertisers, items(&fixture.advertisers)?, true),
+        (&names.memberships, items(&fixture.memberships)?, true),
+        (&names.events, events, true),
+        (&names.test_events, view, false),
         (
-            &names.events,
-            fixture
-                .events
-                .iter()
-                .map(event_item)
-                .collect::<Result<_, _>>()?,
+            &names.partner_programs,
+            items(&fixture.partner_programs)?,
+            true,
         ),
-        (&names.partner_programs, items(&fixture.partner_programs)?),
-        (&names.programs, items(&fixture.programs)?),
+        (&names.programs, items(&fixture.programs)?, true),
     ];
     let mut written = 0;
-    for (table, items) in groups {
+    for (table, items, counted) in groups {
         for chunk in items.chunks(BATCH_SIZE) {
             write_batch(client, table, chunk).await?;
-            written += chunk.len();
+            if counted {
+                written += chunk.len();
+            }
         }
     }
     Ok(written)
 }
 
-fn items<T: Serialize>(records: &[T]) -> Result<Vec<Item>, LoadError> {
-    records.iter().map(|r| Ok(to_item(r)?)).collect()
+/// The view entries of event items, through the indexer's rule.
+pub fn view_items(events: &[Item]) -> Result<Vec<Item>, LoadError> {
+    let mut view = Vec::new();
+    for event in events {
+        if let Some(entry) = view_entry(event)? {
+            view.push(entry.item());
+        }
+    }
+    Ok(view)
 }
 
-/// An event as stored: the record, plus the sparse index keys when it is a test event.
-pub fn event_item(event: &EventRecord) -> Result<Item, LoadError> {
-    let mut item: Item = to_item(event)?;
-    if event.test {
-        item.insert(
-            TEST_EVENT_KEY.into(),
-            AttributeValue::S(test_event_key(event.program_id.get(), &event.kind)),
-        );
-        item.insert(
-            TEST_EVENT_ORDER.into(),
-            AttributeValue::S(test_event_order(event.created_at, event.id)),
-        );
-    }
-    Ok(item)
+fn items<T: Serialize>(records: &[T]) -> Result<Vec<Item>, LoadError> {
+    records.iter().map(|r| Ok(to_item(r)?)).collect()
 }
 
 async fn write_batch(client: &Client, table: &str, items: &[Item]) -> Result<(), LoadError> {

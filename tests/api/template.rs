@@ -112,6 +112,7 @@ fn tables_match_the_schema_seed_creates() {
         memberships: "MembershipsTable".into(),
         events: "EventsTable".into(),
         partner_programs: "PartnerProgramsTable".into(),
+        test_events: "TestEventsTable".into(),
     };
     for spec in tables(&names) {
         let table = resource(&template, &spec.name);
@@ -148,6 +149,14 @@ fn tables_match_the_schema_seed_creates() {
         expected.sort();
         expected.dedup();
         assert_eq!(defined, expected, "{}", spec.name);
+
+        let stream = &properties["StreamSpecification"]["StreamViewType"];
+        assert_eq!(
+            stream.as_str() == Some("NEW_AND_OLD_IMAGES"),
+            spec.stream,
+            "{}: {stream:?}",
+            spec.name
+        );
 
         let indexes = properties["GlobalSecondaryIndexes"]
             .as_sequence()
@@ -457,4 +466,165 @@ fn alarms_read_the_codes_timeouts_and_metrics() {
     }
     classes.sort();
     assert_eq!(classes, ["2xx", "4xx", "5xx"]);
+}
+
+fn indexer(template: &Value) -> &Value {
+    &resource(template, "TestEventIndexerFunction")["Properties"]
+}
+
+/// test-event-indexer reads the same table variables as the status function, with the same
+/// values (config.rs: both functions name the tables alike), and its metrics' namespace.
+#[test]
+fn the_indexer_gets_the_same_variables_as_the_function() {
+    let template = template();
+    assert_eq!(
+        indexer(&template)["Environment"]["Variables"],
+        function(&template)["Environment"]["Variables"]
+    );
+}
+
+/// The events stream that the indexer's mapping reads is the one its role may read: the created
+/// table's (with both images) or `ExistingEventsStreamArn`.
+#[test]
+fn the_indexer_reads_the_events_stream_with_both_images() {
+    let template = template();
+    let events = &resource(&template, "EventsTable")["Properties"];
+    assert_eq!(
+        events["StreamSpecification"]["StreamViewType"],
+        "NEW_AND_OLD_IMAGES"
+    );
+    let mapping = &resource(&template, "TestEventIndexerMapping")["Properties"];
+    assert_eq!(
+        reference(&mapping["FunctionName"]),
+        "TestEventIndexerFunction"
+    );
+    let (tag, choice) = tagged(&mapping["EventSourceArn"]);
+    assert_eq!(tag, "!If");
+    assert_eq!(tagged(&choice[1]).0, "!GetAtt");
+    assert_eq!(tagged(&choice[1]).1, "EventsTable.StreamArn");
+    assert_eq!(reference(&choice[2]), "ExistingEventsStreamArn");
+
+    let statements = indexer(&template)["Policies"][0]["Statement"]
+        .as_sequence()
+        .unwrap();
+    let stream = statements
+        .iter()
+        .find(|s| s["Sid"] == "ReadEventsStream")
+        .expect("a stream statement");
+    assert_eq!(stream["Resource"], mapping["EventSourceArn"]);
+}
+
+/// The mapping as issue 19 asks: failures reported per record, bisected, retried a bounded
+/// number of times and then sent to the failure queue (whose depth is alarmed), and a filter
+/// that lets through only records whose old or new image is a test click or lead.
+#[test]
+fn the_indexer_mapping_reports_item_failures_bounds_retries_and_filters() {
+    use tracking_status::domain::EventKind;
+    let template = template();
+    let mapping = &resource(&template, "TestEventIndexerMapping")["Properties"];
+    assert_eq!(
+        strings(&mapping["FunctionResponseTypes"]),
+        ["ReportBatchItemFailures"]
+    );
+    assert_eq!(mapping["BisectBatchOnFunctionError"], true);
+    let retries = mapping["MaximumRetryAttempts"].as_i64().unwrap();
+    assert!((0..=10_000).contains(&retries), "{retries}");
+    let destination = &mapping["DestinationConfig"]["OnFailure"]["Destination"];
+    assert_eq!(tagged(destination).1, "IndexerFailureQueue.Arn");
+    let depth = &resource(&template, "IndexerFailureQueueAlarm")["Properties"];
+    assert_eq!(
+        tagged(&dimension(depth, "QueueName").unwrap().clone()).1,
+        "IndexerFailureQueue.QueueName"
+    );
+
+    let mut images = Vec::new();
+    for filter in mapping["FilterCriteria"]["Filters"].as_sequence().unwrap() {
+        let pattern: serde_json::Value =
+            serde_json::from_str(filter["Pattern"].as_str().unwrap()).unwrap();
+        let change = pattern["dynamodb"].as_object().unwrap();
+        assert_eq!(change.len(), 1, "{pattern}");
+        let (image, fields) = change.iter().next().unwrap();
+        assert_eq!(
+            fields["test"],
+            serde_json::json!({"BOOL": [true]}),
+            "{pattern}"
+        );
+        assert_eq!(
+            fields["type"],
+            serde_json::json!({"S": [EventKind::Click.as_str(), EventKind::Lead.as_str()]}),
+            "{pattern}"
+        );
+        images.push(image.clone());
+    }
+    images.sort();
+    assert_eq!(images, ["NewImage", "OldImage"]);
+}
+
+/// The indexer's role: the view's two writes, the stream's reads, the failure queue; no read of
+/// any table. The writes are the two `Change`s test-event-indexer makes.
+#[test]
+fn the_indexer_role_writes_only_the_view() {
+    let template = template();
+    let mut granted = BTreeSet::new();
+    for statement in indexer(&template)["Policies"][0]["Statement"]
+        .as_sequence()
+        .unwrap()
+    {
+        let statement = match statement {
+            Value::Tagged(choice) => &choice.value[1],
+            plain => plain,
+        };
+        let resource = match &statement["Resource"] {
+            Value::String(any) => any.clone(),
+            other => format!("{:?}", tagged(other).1),
+        };
+        for action in strings(&statement["Action"]) {
+            granted.insert((action.to_string(), resource.clone()));
+        }
+    }
+    // The stream's reads, checked against the mapping's stream above.
+    const STREAM_READS: [&str; 4] = [
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+    ];
+    let view = format!("{:?}", Value::from("TestEventsTable.Arn"));
+    let writes: BTreeSet<_> = granted
+        .iter()
+        .filter(|(action, _)| {
+            action.starts_with("dynamodb:") && !STREAM_READS.contains(&action.as_str())
+        })
+        .cloned()
+        .collect();
+    assert_eq!(
+        writes,
+        BTreeSet::from([
+            ("dynamodb:DeleteItem".to_string(), view.clone()),
+            ("dynamodb:PutItem".to_string(), view),
+        ])
+    );
+}
+
+/// The indexer's build is its crate's binary, and its unreadable-event alarm reads the metric
+/// the indexer writes (src/telemetry.rs), in the namespace it is given.
+#[test]
+fn the_indexer_builds_its_binary_and_its_alarm_reads_its_metric() {
+    let template = template();
+    let function = resource(&template, "TestEventIndexerFunction");
+    assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
+    let manifest = read_toml("indexer/Cargo.toml");
+    assert_eq!(
+        function["Metadata"]["BuildProperties"]["Binary"].as_str(),
+        manifest["bin"][0]["name"].as_str()
+    );
+    let alarm = &resource(&template, "UnreadableTestEventsAlarm")["Properties"];
+    assert_eq!(
+        alarm["MetricName"],
+        tracking_status::telemetry::UNREADABLE_TEST_EVENTS
+    );
+    assert_eq!(
+        alarm["Namespace"],
+        indexer(&template)["Environment"]["Variables"]["METRICS_NAMESPACE"]
+    );
 }

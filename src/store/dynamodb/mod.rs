@@ -21,8 +21,9 @@ use crate::config::TableNames;
 use crate::domain::{Advertiser, EventKind, Membership, Program, ProgramId, TestEvent};
 
 pub mod schema;
+pub mod view;
 
-use schema::{PROGRAM_STATUS_INDEX, TEST_EVENT_KEY, TEST_EVENTS_INDEX, test_event_key};
+use schema::{PROGRAM_STATUS_INDEX, VIEW_PROGRAM_TYPE, test_event_key};
 
 /// The largest sort key DynamoDB accepts, in bytes. A longer user id cannot name
 /// a stored membership, so it is answered without a call (DynamoDB would reject it).
@@ -204,20 +205,19 @@ impl StatusStore for DynamoStore {
         limit: usize,
     ) -> StoreResult<Vec<TestEvent>> {
         const OPERATION: &str = "Query test events";
-        // Newest first on the sparse index: the key selects exactly this
-        // program's test events of this type, and Limit stops at what is counted.
-        // The index carries the event's id, timestamp and createdAt; the rest of
-        // the record is what the key selected, filled in before reading.
+        // Newest first in the view: the key selects exactly this program's test
+        // events of this type, and Limit stops at what is counted. An entry
+        // carries the event's id, timestamp and createdAt; the rest of the
+        // record is what the key selected, filled in before reading.
         let names = HashMap::from([
-            ("#key".to_string(), TEST_EVENT_KEY.to_string()),
+            ("#key".to_string(), VIEW_PROGRAM_TYPE.to_string()),
             ("#timestamp".to_string(), "timestamp".to_string()),
         ]);
         self.start_call();
         let output = self
             .client
             .query()
-            .table_name(&self.tables.events)
-            .index_name(TEST_EVENTS_INDEX)
+            .table_name(&self.tables.test_events)
             .key_condition_expression("#key = :key")
             .expression_attribute_values(
                 ":key",

@@ -1,35 +1,38 @@
-//! The table design, as data: keys, indexes and the derived attributes that
-//! make every read a GetItem or a Query selecting exactly what it needs.
+//! The table design, as data: keys, indexes and the view keys that make every
+//! read a GetItem or a Query selecting exactly what it needs.
 //! `template.yaml` declares the same tables; `seed` creates them from here.
 //!
-//! | table            | key                         | index (key) → projection                                    |
-//! |------------------|-----------------------------|-------------------------------------------------------------|
-//! | programs         | `id` N                      |                                                             |
-//! | advertisers      | `id` S                      |                                                             |
-//! | memberships      | `workspaceId` S, `userId` S |                                                             |
-//! | events           | `id` N                      | `testEvents` (`testEventKey` S, `testEventOrder` S) → INCLUDE timestamp, createdAt |
-//! | partner-programs | `id` N                      | `programStatus` (`programId` N, `status` S) → KEYS_ONLY       |
+//! | table            | key                           | index (key) → projection                              |
+//! |------------------|-------------------------------|-------------------------------------------------------|
+//! | programs         | `id` N                        |                                                       |
+//! | advertisers      | `id` S                        |                                                       |
+//! | memberships      | `workspaceId` S, `userId` S   |                                                       |
+//! | events           | `id` N                        |                                                       |
+//! | partner-programs | `id` N                        | `programStatus` (`programId` N, `status` S) → KEYS_ONLY |
+//! | test-events      | `programType` S, `order` S    |                                                       |
 //!
-//! `testEventKey` and `testEventOrder` are written on test events only, so the
-//! `testEvents` index is sparse: a program's live events never enter it.
+//! The events table is the tracking-ingestion service's, written as it writes it.
+//! The test-events view is this stack's: one entry per test click or lead
+//! (`view::view_entry`), kept from the events table's stream by
+//! `test-event-indexer`, so a program's live events never enter it.
 
 use aws_sdk_dynamodb::types::ScalarAttributeType;
 
 use crate::config::TableNames;
 use crate::domain::Timestamp;
 
-pub const TEST_EVENTS_INDEX: &str = "testEvents";
-pub const TEST_EVENT_KEY: &str = "testEventKey";
-pub const TEST_EVENT_ORDER: &str = "testEventOrder";
+/// The view's partition key: `test_event_key` of the event.
+pub const VIEW_PROGRAM_TYPE: &str = "programType";
+/// The view's sort key: `test_event_order` of the event.
+pub const VIEW_ORDER: &str = "order";
 pub const PROGRAM_STATUS_INDEX: &str = "programStatus";
 
-/// What the `testEvents` index carries besides the keys. The rest of the event
-/// record (`programId`, `type`, `test`) is what the index key selects, so the
-/// adapter fills it in from the query instead of storing it twice; tables
-/// created with this projection keep working as the record grows.
-pub const TEST_EVENT_ATTRIBUTES: &[&str] = &["timestamp", "createdAt"];
+/// What a view entry carries besides its key. The rest of the event record
+/// (`programId`, `type`, `test`) is what the key selects, so the adapter fills it
+/// in from the query instead of storing it twice.
+pub const VIEW_ATTRIBUTES: &[&str] = &["id", "timestamp", "createdAt"];
 
-/// The partition key of a program's test events of one type. The whole value
+/// The view's partition key of a program's test events of one type. The whole value
 /// is matched with `=`, so program 7001's key never selects program 70010's items.
 pub fn test_event_key(program_id: u64, event_type: &str) -> String {
     format!("{program_id}#{event_type}")
@@ -90,9 +93,12 @@ pub struct TableSpec {
     pub partition: KeyAttribute,
     pub sort: Option<KeyAttribute>,
     pub indexes: Vec<IndexSpec>,
+    /// A stream of both images (`NEW_AND_OLD_IMAGES`): the events table's, which
+    /// `test-event-indexer` reads.
+    pub stream: bool,
 }
 
-/// The five tables under the given names.
+/// The six tables under the given names.
 pub fn tables(names: &TableNames) -> Vec<TableSpec> {
     vec![
         TableSpec {
@@ -100,29 +106,28 @@ pub fn tables(names: &TableNames) -> Vec<TableSpec> {
             partition: key("id", N),
             sort: None,
             indexes: vec![],
+            stream: false,
         },
         TableSpec {
             name: names.advertisers.clone(),
             partition: key("id", S),
             sort: None,
             indexes: vec![],
+            stream: false,
         },
         TableSpec {
             name: names.memberships.clone(),
             partition: key("workspaceId", S),
             sort: Some(key("userId", S)),
             indexes: vec![],
+            stream: false,
         },
         TableSpec {
             name: names.events.clone(),
             partition: key("id", N),
             sort: None,
-            indexes: vec![IndexSpec {
-                name: TEST_EVENTS_INDEX,
-                partition: key(TEST_EVENT_KEY, S),
-                sort: Some(key(TEST_EVENT_ORDER, S)),
-                projection: IndexProjection::Include(TEST_EVENT_ATTRIBUTES),
-            }],
+            indexes: vec![],
+            stream: true,
         },
         TableSpec {
             name: names.partner_programs.clone(),
@@ -134,6 +139,14 @@ pub fn tables(names: &TableNames) -> Vec<TableSpec> {
                 sort: Some(key("status", S)),
                 projection: IndexProjection::KeysOnly,
             }],
+            stream: false,
+        },
+        TableSpec {
+            name: names.test_events.clone(),
+            partition: key(VIEW_PROGRAM_TYPE, S),
+            sort: Some(key(VIEW_ORDER, S)),
+            indexes: vec![],
+            stream: false,
         },
     ]
 }
@@ -164,11 +177,10 @@ mod tests {
     }
 
     #[test]
-    fn the_test_events_index_and_its_key_give_the_whole_event_record() {
+    fn a_view_entry_and_its_key_give_the_whole_event_record() {
         use crate::store::records::{EventRecord, Record};
-        let mut carried = TEST_EVENT_ATTRIBUTES.to_vec();
-        carried.push("id"); // the table's key, in every index
-        carried.extend(["programId", "type", "test"]); // what the index key selects
+        let mut carried = VIEW_ATTRIBUTES.to_vec();
+        carried.extend(["programId", "type", "test"]); // what the view key selects
         carried.sort();
         let mut fields = EventRecord::FIELDS.to_vec();
         fields.sort();
