@@ -310,8 +310,9 @@ check_reachable_from_container() {
 # start_dynamodb_for_containers ENV_VARS_FILE: DynamoDB Local on DYNAMODB_PORT (else a free
 # port), reachable from containers, with fixtures/example.json and next-steps.json loaded by `seed` into the default
 # table names behind TABLE_PREFIX (default: a prefix of this run's own); writes the
-# `sam local --env-vars` file that points TrackingStatusFunction at them.
-# Sets DYNAMODB_LOCAL_PID (stop_dynamodb_local stops it) and DYNAMODB_CONTAINER_ENDPOINT.
+# `sam local --env-vars` file that points both functions at them.
+# Sets DYNAMODB_LOCAL_PID (stop_dynamodb_local stops it), DYNAMODB_CONTAINER_ENDPOINT and
+# DYNAMODB_HOST_ENDPOINT (the same server, from the host), and exports the table variables.
 start_dynamodb_for_containers() {
   local env_file="$1" port gateway prefix
   ensure_dynamodb_local || return 1
@@ -321,6 +322,7 @@ start_dynamodb_for_containers() {
   gateway="$(docker_bridge_gateway)" || return 1
   check_reachable_from_container "$gateway" "$port" "DynamoDB Local (port $port)" || return 1
   DYNAMODB_CONTAINER_ENDPOINT="http://$gateway:$port"
+  DYNAMODB_HOST_ENDPOINT="http://127.0.0.1:$port"
   log "DynamoDB Local is reachable from containers at $DYNAMODB_CONTAINER_ENDPOINT"
 
   prefix="${TABLE_PREFIX-sam-local-$$-}"

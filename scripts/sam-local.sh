@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `sam local invoke` of every file in events/, against DynamoDB Local with the example fixture,
-# each checked for the status in its name (events/http-403-no-permission.json must answer 403).
+# each checked for the status in its name (events/http-403-no-permission.json must answer 403);
+# then, when the build has test-event-indexer, the stream events of events/stream/ through it,
+# each checked for what it leaves in the test-event view (scripts/stream-events-check.py).
 # The function runs in a Docker container the way Lambda runs it: the `sam build` artifact, on
 # AWS's provided.al2023 image or, where it cannot be pulled, a stand-in (scripts/docker.sh,
 # ensure_lambda_base_image), behind SAM's Runtime Interface Emulator.
@@ -77,5 +79,32 @@ while read -r file expected <&3; do
     sed 's/^/      | /' "$work/$name.log" | tail -n 20
   fi
 done 3<<<"$list"
+
+# The indexer, when the build has it: events/stream/ in the order a stream delivers them, each
+# checked for what it leaves in the view (scripts/stream-events-check.py).
+if [ -f "$build_dir/TestEventIndexerFunction/bootstrap" ]; then
+  stream_list="$("$LOCAL/venv/bin/python" scripts/stream-events-check.py list)" || failed=$((failed + 1))
+  step_number=0
+  while read -r file <&3; do
+    [ -n "$file" ] || continue
+    step_number=$((step_number + 1))
+    name="$(basename "$file" .json)"
+    t0="$(now_ms)"
+    sam_local invoke TestEventIndexerFunction $(sam_image_options) -t "$template" -e "$file" \
+      --env-vars "$work/env.json" --parameter-overrides "Architecture=$arch" \
+      >"$work/stream-$step_number.out" 2>"$work/stream-$step_number.log" || true
+    ms=$(($(now_ms) - t0))
+    total_ms=$((total_ms + ms))
+    if AWS_ENDPOINT_URL_DYNAMODB="$DYNAMODB_HOST_ENDPOINT" "$LOCAL/venv/bin/python" scripts/stream-events-check.py \
+      check "$name" "$work/stream-$step_number.out" "$work/stream-$step_number.log"; then
+      passed=$((passed + 1))
+    else
+      failed=$((failed + 1))
+      sed 's/^/      | /' "$work/stream-$step_number.log" | tail -n 20
+    fi
+  done 3<<<"$stream_list"
+else
+  log "no TestEventIndexerFunction in $build_dir: the stream events are not invoked"
+fi
 echo "sam local invoke: $passed passed, $failed failed ($((total_ms / (passed + failed))) ms per invoke)"
 [ "$failed" -eq 0 ]

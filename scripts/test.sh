@@ -116,17 +116,14 @@ step "5. scripts/e2e.sh: cargo lambda watch + events/, its HTTP route, the docs'
 AWS_ENDPOINT_URL_DYNAMODB="$TEST_DYNAMODB_ENDPOINT" bash scripts/e2e.sh
 
 if [ "$sam_build" = 1 ]; then
-  # arm64 is what deploys; CI builds for the host so nothing needs a download
-  # outside the package registries (a cross target or toolchain).
+  # For the host's architecture: the containers of steps 8 and 9 run it. arm64, what
+  # deploys, is step 10's.
   arch="$(lambda_arch)"
   built=.aws-sam/build-ci/TrackingStatusFunction/bootstrap
-  step "6. sam build TrackingStatusFunction (Architecture=$arch) into .aws-sam/build-ci"
+  step "6. sam build (Architecture=$arch) into .aws-sam/build-ci"
   # --no-cached: SAM's cache checksums the source tree, target/ included, while cargo writes
-  # there (it crashed on that once). Only the status function: a second fat-LTO release build
-  # (test-event-indexer's) has no room in CI's budget; its code is tested in step 4 (a debug build,
-  # run as Lambda runs it), and `sam build` for a deploy builds both (docs/testing.md).
-  sam build --no-cached --parameter-overrides "Architecture=$arch" --build-dir .aws-sam/build-ci \
-    TrackingStatusFunction
+  # there (it crashed on that once). Both functions: step 8 invokes each.
+  sam build --no-cached --parameter-overrides "Architecture=$arch" --build-dir .aws-sam/build-ci
   test -s "$built"
   log "sam build produced $built ($(du -h "$built" | cut -f1))"
 

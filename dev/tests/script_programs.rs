@@ -140,22 +140,24 @@ fn table_env_names_the_tables_the_function_reads() {
 }
 
 #[test]
-fn table_env_writes_sam_s_env_vars_file_for_the_function() {
+fn table_env_writes_sam_s_env_vars_file_for_both_functions() {
     let output = table_env(&["--sam-env-vars", "", "http://172.17.0.1:8000"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let file: Value = serde_json::from_str(&stdout(&output)).unwrap();
-    let function = file["TrackingStatusFunction"].as_object().unwrap();
-    assert_eq!(file.as_object().unwrap().len(), 1, "{file}");
-    let mut variables: HashMap<String, String> = function
-        .iter()
-        .map(|(name, value)| (name.clone(), value.as_str().unwrap().to_string()))
-        .collect();
-    assert_eq!(
-        variables.remove("AWS_ENDPOINT_URL_DYNAMODB").as_deref(),
-        Some("http://172.17.0.1:8000")
-    );
-    assert_eq!(variables.len(), TABLE_VARIABLES.len(), "{file}");
-    assert_eq!(tables_read_from(&variables), TableNames::with_prefix(""));
+    assert_eq!(file.as_object().unwrap().len(), 2, "{file}");
+    for name in ["TrackingStatusFunction", "TestEventIndexerFunction"] {
+        let function = file[name].as_object().unwrap();
+        let mut variables: HashMap<String, String> = function
+            .iter()
+            .map(|(name, value)| (name.clone(), value.as_str().unwrap().to_string()))
+            .collect();
+        assert_eq!(
+            variables.remove("AWS_ENDPOINT_URL_DYNAMODB").as_deref(),
+            Some("http://172.17.0.1:8000")
+        );
+        assert_eq!(variables.len(), TABLE_VARIABLES.len(), "{name}: {file}");
+        assert_eq!(tables_read_from(&variables), TableNames::with_prefix(""));
+    }
 }
 
 #[test]

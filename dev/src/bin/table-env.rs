@@ -4,7 +4,7 @@
 //!   `table-env PREFIX`                           `NAME=PREFIX<default table name>`, one a
 //!                                                line, for the shell's `export`
 //!   `table-env --sam-env-vars PREFIX ENDPOINT`   the same as a `sam local --env-vars` file
-//!                                                for TrackingStatusFunction, with
+//!                                                for both functions of template.yaml, with
 //!                                                `AWS_ENDPOINT_URL_DYNAMODB=ENDPOINT`
 //!
 //! PREFIX may be empty (the default names). It may hold only what a DynamoDB table
@@ -17,9 +17,10 @@ use tracking_status_dev::kit::table_env;
 
 const USAGE: &str = "usage: table-env PREFIX | table-env --sam-env-vars PREFIX ENDPOINT";
 
-/// The function's logical id in template.yaml and local/template.yaml: SAM applies an
-/// `--env-vars` entry to the function of that name.
-const FUNCTION: &str = "TrackingStatusFunction";
+/// The functions' logical ids in template.yaml (local/template.yaml has the first): SAM
+/// applies an `--env-vars` entry to the function of that name, and both read the same
+/// table variables (config.rs).
+const FUNCTIONS: [&str; 2] = ["TrackingStatusFunction", "TestEventIndexerFunction"];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,8 +32,11 @@ fn main() -> ExitCode {
                 function.insert(name, value.into());
             }
             function.insert("AWS_ENDPOINT_URL_DYNAMODB".into(), endpoint.into());
-            let file = serde_json::json!({ FUNCTION: function });
-            format!("{file:#}\n")
+            let file: serde_json::Map<String, serde_json::Value> = FUNCTIONS
+                .iter()
+                .map(|name| (name.to_string(), function.clone().into()))
+                .collect();
+            format!("{:#}\n", serde_json::Value::Object(file))
         }),
         [prefix] if !prefix.starts_with("--") => variables(prefix).map(|variables| {
             variables
