@@ -1,9 +1,15 @@
 //! BENCHMARKS.md's figures for the test-event view, against the DynamoDB Local at
 //! `TEST_DYNAMODB_ENDPOINT`: the lag from a test click's PutItem into the events table
 //! to the status reading it (through the stream poller and the indexer binary), over
-//! `WRITES` writes one after the other; and the backfill's items per second.
+//! `WRITES` writes one after the other; the backfill's items per second; and the
+//! indexer's latency and CPU per batch, handed batches of 1 and of 100 test clicks
+//! as the event source mapping hands them (through the Runtime API stand-in).
 //!
 //! `cargo build -p test-event-indexer --bins && cargo run -p test-event-indexer --example view_lag -- target/debug`
+//!
+//! `INDEXER_BINARY` names the indexer binary to measure per batch (default: the one in the
+//! directory given); the release build `sam build` makes is
+//! `.aws-sam/build-ci/TestEventIndexerFunction/bootstrap`.
 
 #![allow(clippy::restriction)]
 
@@ -22,6 +28,38 @@ use tracking_status_dev::stream_poller::{POLL_INTERVAL, StreamReader, poll};
 
 const WRITES: u64 = 300;
 const BACKFILL_EVENTS: u64 = 5000;
+/// (records per batch, batches measured): about 10,000 records each, so that the CPU
+/// time's 10 ms ticks are a small part of the total.
+const BATCHES: [(u64, u64); 2] = [(1, 2000), (100, 100)];
+
+/// A stream record of a new test click, as the event source mapping delivers it.
+fn insert_record(id: u64) -> serde_json::Value {
+    let image: serde_json::Map<String, serde_json::Value> = event(id, true)
+        .into_iter()
+        .map(|(name, value)| {
+            let value = match value {
+                AttributeValue::N(n) => serde_json::json!({ "N": n }),
+                AttributeValue::S(s) => serde_json::json!({ "S": s }),
+                AttributeValue::Bool(b) => serde_json::json!({ "BOOL": b }),
+                other => panic!("{other:?}"),
+            };
+            (name, value)
+        })
+        .collect();
+    serde_json::json!({
+        "eventID": format!("e{id}"), "eventName": "INSERT", "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/tracking-events/stream/2026-01-01T00:00:00.000",
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1_780_000_000,
+            "Keys": {"id": {"N": id.to_string()}},
+            "NewImage": image,
+            "SequenceNumber": id.to_string(),
+            "SizeBytes": 120,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+    })
+}
 
 fn event(id: u64, test: bool) -> std::collections::HashMap<String, AttributeValue> {
     let at = format!("2026-06-07T10:00:00.{:03}Z", id % 1000);
@@ -159,4 +197,42 @@ async fn main() {
         elapsed.as_secs_f64(),
         BACKFILL_EVENTS as f64 / elapsed.as_secs_f64()
     );
+    // Per batch: batches of test clicks handed to one warm indexer process.
+    let binary =
+        std::env::var("INDEXER_BINARY").unwrap_or_else(|_| format!("{bin_dir}/test-event-indexer"));
+    let tables = unique_tables();
+    ensure_tables(&client, &tables).await.unwrap();
+    let mut env = table_env(&tables);
+    env.push(("AWS_ENDPOINT_URL_DYNAMODB".into(), endpoint.clone()));
+    let mut function = Function::spawn(&binary, &env, None).await;
+    let mut next_id = 1_000_000;
+    let mut batch_of = |size: u64| {
+        let records: Vec<_> = (next_id..next_id + size).map(insert_record).collect();
+        next_id += size;
+        serde_json::json!({ "Records": records }).to_string()
+    };
+    for _ in 0..20 {
+        let answer = function.invoke(&batch_of(100)).await;
+        assert_eq!(answer.body, r#"{"batchItemFailures":[]}"#, "warm-up");
+    }
+    for (size, batches) in BATCHES {
+        let events: Vec<String> = (0..batches).map(|_| batch_of(size)).collect();
+        let cpu_before = function.cpu_time();
+        let mut latencies = Vec::new();
+        for event in &events {
+            let start = Instant::now();
+            let answer = function.invoke(event).await;
+            latencies.push(start.elapsed());
+            assert_eq!(answer.body, r#"{"batchItemFailures":[]}"#);
+        }
+        let cpu = function.cpu_time() - cpu_before;
+        latencies.sort();
+        println!(
+            "indexer ({binary}), {batches} batches of {size}: latency per batch median {:?}, p99 {:?}; CPU per batch {:.3} ms, per record {:.1} µs",
+            percentile(&latencies, 0.5),
+            percentile(&latencies, 0.99),
+            cpu.as_secs_f64() * 1e3 / batches as f64,
+            cpu.as_secs_f64() * 1e6 / (batches * size) as f64,
+        );
+    }
 }
