@@ -18,6 +18,19 @@ fail() {
   printf 'error: %s\n' "$*" | fold -s -w 110 | sed -e 's/ *$//' -e '2,$s/^/       /' >&2
 }
 
+# apt_install WHY PACKAGE...: installs Debian packages as root, or fails saying what to install
+# by hand (WHY: what they are for).
+apt_install() {
+  local why="$1"; shift
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    fail "$why needs $*, and installing them needs root and apt-get (Debian: apt-get install $*)." \
+      "Install them and run this again."
+    return 1
+  fi
+  log "installing $* (Debian) for $why"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 ensure_java() {
   command -v java >/dev/null 2>&1 && return
   log "installing a Java runtime (openjdk-17-jre-headless) for DynamoDB Local"
@@ -179,15 +192,7 @@ ensure_arm64_tools() {
     [ -e "$AARCH64_SYSROOT/lib/libgcc_s.so.1" ]; then
     return
   fi
-  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    fail "qemu-aarch64 or the arm64 glibc ($AARCH64_SYSROOT) is missing, and installing them needs" \
-      "root and apt-get (Debian: apt-get install qemu-user libc6-arm64-cross libgcc-s1-arm64-cross)." \
-      "Install them, or run with ARM64=0 (the host's release binary instead of the arm64 one)."
-    return 1
-  fi
-  log "installing qemu-user, libc6-arm64-cross and libgcc-s1-arm64-cross (Debian) to run the arm64 build"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    qemu-user libc6-arm64-cross libgcc-s1-arm64-cross >/dev/null
+  apt_install "running the arm64 build (or run with ARM64=0)" qemu-user libc6-arm64-cross libgcc-s1-arm64-cross
 }
 
 # The browser check of scripts/start-api-check.sh (scripts/browser-check.js): Debian's chromium
@@ -200,14 +205,7 @@ PLAYWRIGHT_CORE_VERSION="1.65.1"
 # and playwright-core in .local/browser (about 1 s from npm); exports NODE_PATH for the check.
 ensure_browser() {
   if ! command -v chromium >/dev/null 2>&1; then
-    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-      fail "chromium is missing, and installing it needs root and apt-get (Debian: apt-get install" \
-        "chromium). Install it, or run with SKIP_SAM_LOCAL=1 (no route checks)."
-      return 1
-    fi
-    log "installing chromium (Debian) for the browser check"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      chromium >/dev/null
+    apt_install "the browser check (or run with SKIP_SAM_LOCAL=1)" chromium || return 1
   fi
   local module="$LOCAL/browser/node_modules/playwright-core/package.json"
   if ! [ -f "$module" ] || ! grep -q "\"version\": \"$PLAYWRIGHT_CORE_VERSION\"" "$module"; then

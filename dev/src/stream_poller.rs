@@ -140,6 +140,33 @@ pub fn lambda_record(record: &Record, stream_arn: &str) -> Value {
     })
 }
 
+/// A stream record in the JSON `lambda_record` gives, built from its images: what the
+/// indexer's tests and benchmark hand it. The key is the image's `id`.
+pub fn stream_record(sequence: u64, name: &str, old: Option<Value>, new: Option<Value>) -> Value {
+    let id = old
+        .as_ref()
+        .or(new.as_ref())
+        .map_or_else(|| json!({"N": "0"}), |image| image["id"].clone());
+    let mut dynamodb = json!({
+        "ApproximateCreationDateTime": 1_780_000_000,
+        "Keys": {"id": id},
+        "SequenceNumber": sequence.to_string(),
+        "SizeBytes": 120,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    });
+    if let Some(old) = old {
+        dynamodb["OldImage"] = old;
+    }
+    if let Some(new) = new {
+        dynamodb["NewImage"] = new;
+    }
+    json!({
+        "eventID": format!("e{sequence}"), "eventName": name, "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1", "dynamodb": dynamodb,
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/tracking-events/stream/2026-01-01T00:00:00.000",
+    })
+}
+
 /// Hands `records` to the indexer until none fails: after a failure, the
 /// records from the first failed one on are sent again, after `retry_delay`.
 /// Returns how many invocations it took.

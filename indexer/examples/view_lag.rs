@@ -24,7 +24,7 @@ use tracking_status_dev::kit::{
 };
 use tracking_status_dev::load::ensure_tables;
 use tracking_status_dev::runtime_api::Function;
-use tracking_status_dev::stream_poller::{POLL_INTERVAL, StreamReader, poll};
+use tracking_status_dev::stream_poller::{POLL_INTERVAL, StreamReader, poll, stream_record};
 
 const WRITES: u64 = 300;
 const BACKFILL_EVENTS: u64 = 5000;
@@ -34,31 +34,8 @@ const BATCHES: [(u64, u64); 2] = [(1, 2000), (100, 100)];
 
 /// A stream record of a new test click, as the event source mapping delivers it.
 fn insert_record(id: u64) -> serde_json::Value {
-    let image: serde_json::Map<String, serde_json::Value> = event(id, true)
-        .into_iter()
-        .map(|(name, value)| {
-            let value = match value {
-                AttributeValue::N(n) => serde_json::json!({ "N": n }),
-                AttributeValue::S(s) => serde_json::json!({ "S": s }),
-                AttributeValue::Bool(b) => serde_json::json!({ "BOOL": b }),
-                other => panic!("{other:?}"),
-            };
-            (name, value)
-        })
-        .collect();
-    serde_json::json!({
-        "eventID": format!("e{id}"), "eventName": "INSERT", "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/tracking-events/stream/2026-01-01T00:00:00.000",
-        "dynamodb": {
-            "ApproximateCreationDateTime": 1_780_000_000,
-            "Keys": {"id": {"N": id.to_string()}},
-            "NewImage": image,
-            "SequenceNumber": id.to_string(),
-            "SizeBytes": 120,
-            "StreamViewType": "NEW_AND_OLD_IMAGES",
-        },
-    })
+    let image = serde_json::to_value(serde_dynamo::Item::from(event(id, true))).unwrap();
+    stream_record(id, "INSERT", None, Some(image))
 }
 
 fn event(id: u64, test: bool) -> std::collections::HashMap<String, AttributeValue> {

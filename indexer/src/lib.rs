@@ -137,6 +137,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use tracking_status_dev::stream_poller::stream_record as record;
 
     fn image(id: u64, program: u64, kind: &str, test: bool, created_at: &str) -> Value {
         json!({
@@ -150,26 +151,6 @@ mod tests {
     }
 
     const AT: &str = "2026-06-07T10:00:00Z";
-
-    fn record(sequence: &str, name: &str, old: Option<Value>, new: Option<Value>) -> Value {
-        let mut change = json!({
-            "Keys": {"id": {"N": "1"}},
-            "SequenceNumber": sequence,
-            "SizeBytes": 100,
-            "StreamViewType": "NEW_AND_OLD_IMAGES",
-        });
-        if let Some(old) = old {
-            change["OldImage"] = old;
-        }
-        if let Some(new) = new {
-            change["NewImage"] = new;
-        }
-        json!({
-            "eventID": sequence, "eventName": name, "eventVersion": "1.1",
-            "eventSource": "aws:dynamodb", "awsRegion": "us-east-1", "dynamodb": change,
-            "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/events/stream/x",
-        })
-    }
 
     fn parse(record: Value) -> EventRecord {
         serde_json::from_value(record).unwrap()
@@ -293,7 +274,7 @@ mod tests {
             ),
         ];
         for (name, event, old, new, expected) in cases {
-            let plan = plan(&parse(record("1", event, old, new)));
+            let plan = plan(&parse(record(1, event, old, new)));
             let expected: Vec<(&str, String)> = expected
                 .into_iter()
                 .map(|(k, p)| (k, p.to_string()))
@@ -306,7 +287,7 @@ mod tests {
     #[test]
     fn a_created_at_change_moves_the_entry_within_its_partition() {
         let plan = plan(&parse(record(
-            "1",
+            1,
             "MODIFY",
             Some(image(1, 42, "click", true, AT)),
             Some(image(1, 42, "click", true, "2026-06-08T10:00:00Z")),
@@ -324,7 +305,7 @@ mod tests {
     #[test]
     fn an_unreadable_new_image_is_skipped_and_named_but_its_old_entry_still_goes() {
         let plan = plan(&parse(record(
-            "1",
+            1,
             "MODIFY",
             Some(image(1, 42, "click", true, AT)),
             Some(image(1, 42, "click", true, "not a time")),
@@ -367,16 +348,16 @@ mod tests {
 
     fn history() -> Vec<Value> {
         vec![
-            record("100", "INSERT", None, Some(image(1, 42, "click", true, AT))),
-            record("200", "INSERT", None, Some(image(2, 42, "lead", true, AT))),
+            record(100, "INSERT", None, Some(image(1, 42, "click", true, AT))),
+            record(200, "INSERT", None, Some(image(2, 42, "lead", true, AT))),
             record(
-                "300",
+                300,
                 "MODIFY",
                 Some(image(1, 42, "click", true, AT)),
                 Some(image(1, 42, "click", false, AT)),
             ),
             record(
-                "400",
+                400,
                 "MODIFY",
                 Some(image(2, 42, "lead", true, AT)),
                 Some(image(2, 43, "lead", true, AT)),

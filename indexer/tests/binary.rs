@@ -24,6 +24,7 @@ use tracking_status_dev::kit::{
 };
 use tracking_status_dev::load::ensure_tables;
 use tracking_status_dev::runtime_api::Function;
+use tracking_status_dev::stream_poller::stream_record as record;
 
 const AT: &str = "2026-06-07T10:00:00Z";
 
@@ -36,29 +37,6 @@ fn image(id: u64, program: u64, kind: &str, test: bool, created_at: &str) -> Val
         "test": {"BOOL": test},
         "timestamp": {"S": "2026-06-07T10:00:00Z"},
         "createdAt": {"S": created_at},
-    })
-}
-
-/// A stream record as the event source mapping delivers it.
-fn record(sequence: u64, name: &str, old: Option<Value>, new: Option<Value>) -> Value {
-    let id = old.as_ref().or(new.as_ref()).unwrap()["id"].clone();
-    let mut change = json!({
-        "ApproximateCreationDateTime": 1_780_000_000,
-        "Keys": {"id": id},
-        "SequenceNumber": sequence.to_string(),
-        "SizeBytes": 120,
-        "StreamViewType": "NEW_AND_OLD_IMAGES",
-    });
-    if let Some(old) = old {
-        change["OldImage"] = old;
-    }
-    if let Some(new) = new {
-        change["NewImage"] = new;
-    }
-    json!({
-        "eventID": format!("e{sequence}"), "eventName": name, "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1", "dynamodb": change,
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/tracking-events/stream/2026-01-01T00:00:00.000",
     })
 }
 
