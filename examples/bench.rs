@@ -268,6 +268,9 @@ fn main() {
         .unwrap();
     runtime.block_on(process_benchmarks());
     drop(runtime);
+    if cpu_share_mode() == "only" {
+        return;
+    }
 
     let (ours_cpu, static_cpu, body_size) = cpu_per_request(EVENT);
     println!(
@@ -307,6 +310,10 @@ async fn process_benchmarks() {
     let process = spawn(&function, &dynamodb, &[]).await;
     warm(&process, store_warm_up, true, |_| {}).await;
     drop(process);
+    if cpu_share_mode() == "only" {
+        cpu_share_table(&dynamodb).await;
+        return;
+    }
 
     // Cold starts, side by side with the hello world.
     eprintln!("cold starts of tracking-status");
@@ -510,6 +517,15 @@ async fn process_benchmarks() {
 
     over_tls(&function, &dynamodb, cold_runs).await;
     store_floor(&dynamodb).await;
+    if cpu_share_mode() != "0" {
+        cpu_share_table(&dynamodb).await;
+    }
+}
+
+/// `BENCH_CPU_SHARE`: `1` (the default) adds the CPU-share table to the run,
+/// `only` runs the table alone, `0` leaves it out.
+fn cpu_share_mode() -> String {
+    std::env::var("BENCH_CPU_SHARE").unwrap_or_else(|_| "1".to_string())
 }
 
 /// A TLS terminator in front of `upstream` (plain HTTP), with the test
@@ -696,4 +712,236 @@ async fn store_floor(dynamodb: &str) {
             ms(median(&mut reused))
         ),
     );
+}
+
+// ---------------------------------------------------------------------------
+// Under Lambda's CPU share: one row per memory size and binary.
+
+/// The memory sizes of the table (`BENCH_SIZES=128,256` chooses others).
+const SIZES: [u32; 7] = [128, 256, 384, 512, 768, 1024, 1769];
+
+/// Lambda's prices in us-east-1, first tier, as the pricing page gives them
+/// (BENCHMARKS.md says where and when they were read): per million requests,
+/// and per GB-second of billed duration on each architecture.
+const REQUEST_PRICE_PER_MILLION: f64 = 0.20;
+const GB_SECOND_ARM64: f64 = 0.000_013_333_4;
+const GB_SECOND_X86_64: f64 = 0.000_016_666_7;
+
+/// What one binary did under one memory size's CPU share.
+struct ShareRow {
+    label: String,
+    memory_mb: u32,
+    quota: Duration,
+    cold: Vec<Duration>,
+    warm: Vec<Duration>,
+    cpu_per_request: Duration,
+    throttled_share: f64,
+}
+
+impl ShareRow {
+    /// Mean billed duration of a warm request: Lambda rounds each up to the millisecond.
+    fn billed_ms(&self) -> f64 {
+        let total: f64 = self.warm.iter().map(|d| ms(*d).ceil()).sum();
+        total / self.warm.len() as f64
+    }
+
+    /// The price of a million warm requests at `per_gb_second`.
+    fn price_per_million(&self, per_gb_second: f64) -> f64 {
+        let gb = f64::from(self.memory_mb) / 1024.0;
+        REQUEST_PRICE_PER_MILLION + 1e6 * (self.billed_ms() / 1000.0) * gb * per_gb_second
+    }
+
+    fn warm_p99(&self) -> Duration {
+        percentile(&mut self.warm.clone(), 99.0)
+    }
+}
+
+/// A generator of pauses between warm requests, the same in every run
+/// (xorshift64): uniform in [0, 2 × period), so requests start at every phase
+/// of the CFS period, as requests that arrive on their own would.
+struct Pauses(u64, Duration);
+
+impl Pauses {
+    fn next(&mut self) -> Duration {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.1 * 2).mul_f64((self.0 % 10_000) as f64 / 10_000.0)
+    }
+}
+
+/// Runs `binary` in a group held to `memory_mb`'s CPU share: `cold_runs` cold
+/// starts, then one process's `warm_runs` warm requests, paced.
+async fn under_share(
+    label: &str,
+    binary: &str,
+    dynamodb: &str,
+    memory_mb: u32,
+    period: Duration,
+    (cold_runs, warm_runs): (usize, usize),
+) -> Result<ShareRow, String> {
+    use tracking_status_dev::cpu_share::{CpuShare, share_of_memory};
+    let group = CpuShare::create(
+        &format!("{label}-{memory_mb}"),
+        share_of_memory(memory_mb),
+        period,
+    )?;
+    let mut env = vec![(
+        "AWS_ENDPOINT_URL_DYNAMODB".to_string(),
+        dynamodb.to_string(),
+    )];
+    env.extend(tracking_status_dev::kit::table_env(
+        &TableNames::with_prefix(BENCH_PREFIX),
+    ));
+    env.push((
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_string(),
+        memory_mb.to_string(),
+    ));
+    let is_function = !binary.ends_with("hello");
+    let mut cold = Vec::new();
+    for _ in 0..cold_runs {
+        let api = RuntimeApi::start().await;
+        let spawned = Instant::now();
+        let function = Function::spawn_in(&group, binary, api.clone(), &env, None);
+        let (_, answer) = api.invoke(EVENT).await;
+        if is_function {
+            assert_ok(&answer);
+        }
+        cold.push(answer.answered - spawned);
+        drop(function);
+    }
+    let function = Function::spawn_in(&group, binary, RuntimeApi::start().await, &env, None);
+    // Unmeasured: the first requests of a process (new connections, first use of the SDK).
+    warm(&function, 20, is_function, |_| {}).await;
+    let mut pauses = Pauses(0x9E37_79B9_7F4A_7C15, period);
+    let (cpu_before, throttling_before) = (group.usage(), group.throttling());
+    let mut latencies = Vec::with_capacity(warm_runs);
+    for _ in 0..warm_runs {
+        tokio::time::sleep(pauses.next()).await;
+        let (sent, answer) = function.api.invoke(EVENT).await;
+        if is_function {
+            assert_ok(&answer);
+        }
+        latencies.push(answer.answered - sent);
+    }
+    let (cpu_after, throttling_after) = (group.usage(), group.throttling());
+    drop(function);
+    let periods = throttling_after.periods - throttling_before.periods;
+    let throttled = throttling_after.throttled_periods - throttling_before.throttled_periods;
+    Ok(ShareRow {
+        label: label.to_string(),
+        memory_mb,
+        quota: group.quota,
+        cold,
+        warm: latencies,
+        cpu_per_request: (cpu_after - cpu_before) / warm_runs as u32,
+        throttled_share: throttled as f64 / periods.max(1) as f64,
+    })
+}
+
+/// The table of `scripts/bench.sh`'s CPU-share mode: each memory size's cold
+/// start, warm latency, CPU and price, for the function, the hello world and
+/// `BENCH_FUNCTION_B` (another build, for side-by-side comparisons) if set.
+async fn cpu_share_table(dynamodb: &str) {
+    let period = Duration::from_micros(env_number("BENCH_CFS_PERIOD_US", 20_000) as u64);
+    let runs = (
+        env_number("BENCH_SHARE_COLD_RUNS", 10),
+        env_number("BENCH_SHARE_WARM_RUNS", 500),
+    );
+    let sizes: Vec<u32> = std::env::var("BENCH_SIZES").map_or(SIZES.to_vec(), |list| {
+        list.split(',')
+            .filter_map(|s| s.trim().parse().ok())
+            .collect()
+    });
+    let mut binaries = vec![("function", env("BENCH_FUNCTION"))];
+    if let Ok(other) = std::env::var("BENCH_FUNCTION_B") {
+        binaries.push(("B", other));
+    }
+    binaries.push(("hello", env("BENCH_HELLO")));
+    let p99_bound = Duration::from_millis(env_number("BENCH_P99_BOUND_MS", 20) as u64);
+
+    println!(
+        "\nUnder each memory size's CPU share (CFS period {} ms; {} cold starts, {} warm requests paced 0-{} ms apart)\n",
+        period.as_millis(),
+        runs.0,
+        runs.1,
+        period.as_millis() * 2
+    );
+    println!(
+        "| MB | quota per period (ms) | binary | cold start median / max (ms) | warm median / p99 (ms) | periods throttled | CPU per request (ms) | billed per request (ms) | $ per million, arm64 / x86_64 |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let mut rows = Vec::new();
+    for &memory_mb in &sizes {
+        for (label, binary) in &binaries {
+            eprintln!("{label} at {memory_mb} MB");
+            match under_share(label, binary, dynamodb, memory_mb, period, runs).await {
+                Ok(row) => {
+                    let mut cold = row.cold.clone();
+                    let mut warm = row.warm.clone();
+                    println!(
+                        "| {} | {:.2} | {} | {:.1} / {:.1} | {:.2} / {:.2} | {:.1} % | {:.3} | {:.2} | {:.3} / {:.3} |",
+                        row.memory_mb,
+                        ms(row.quota),
+                        row.label,
+                        ms(median(&mut cold)),
+                        ms(*cold.iter().max().unwrap()),
+                        ms(median(&mut warm)),
+                        ms(percentile(&mut warm, 99.0)),
+                        100.0 * row.throttled_share,
+                        ms(row.cpu_per_request),
+                        row.billed_ms(),
+                        row.price_per_million(GB_SECOND_ARM64),
+                        row.price_per_million(GB_SECOND_X86_64),
+                    );
+                    rows.push(row);
+                }
+                Err(reason) => {
+                    println!("CPU-share table skipped: {reason}");
+                    return;
+                }
+            }
+        }
+    }
+    // Lambda Power Tuning's "cheapest" choice, bounded: the cheapest size whose
+    // warm p99 stays within the bound.
+    let chosen = rows
+        .iter()
+        .filter(|row| row.label == "function" && row.warm_p99() <= p99_bound)
+        .min_by(|a, b| {
+            a.price_per_million(GB_SECOND_ARM64)
+                .total_cmp(&b.price_per_million(GB_SECOND_ARM64))
+        });
+    match chosen {
+        Some(row) => println!(
+            "\ncheapest memory size whose warm p99 is within {} ms: {} MB (p99 {:.2} ms, ${:.3} per million on arm64)",
+            p99_bound.as_millis(),
+            row.memory_mb,
+            ms(row.warm_p99()),
+            row.price_per_million(GB_SECOND_ARM64)
+        ),
+        None => println!(
+            "\nno memory size kept the warm p99 within {} ms",
+            p99_bound.as_millis()
+        ),
+    }
+    let cpu = |label: &str| {
+        let mut each: Vec<Duration> = rows
+            .iter()
+            .filter(|row| row.label == label)
+            .map(|row| row.cpu_per_request)
+            .collect();
+        (!each.is_empty()).then(|| median(&mut each))
+    };
+    if let (Some(ours), Some(hello)) = (cpu("function"), cpu("hello")) {
+        line(
+            "CPU per warm request, median over sizes: function / hello (ms)",
+            format!(
+                "{:.3} / {:.3} = {:.2}x",
+                ms(ours),
+                ms(hello),
+                ours.as_secs_f64() / hello.as_secs_f64()
+            ),
+        );
+    }
 }

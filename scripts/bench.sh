@@ -11,6 +11,11 @@
 #   BENCH_COLD_ONLY=1     only the cold starts, over plain HTTP and TLS, and the store's floor (experiments on init)
 #   BENCH_STORE_WARMUP (10000) invocations that warm DynamoDB Local's JVM up before anything is measured
 #   BENCH_ARM64=1         also build the arm64 deployment binary with cargo lambda and report its size
+#   BENCH_CPU_SHARE (1)   the table under each memory size's CPU share (cgroup v1 quota, needs root):
+#                         1 adds it to the run, only runs it alone, 0 leaves it out
+#   BENCH_SIZES (128,256,384,512,768,1024,1769)  BENCH_CFS_PERIOD_US (20000)
+#   BENCH_SHARE_COLD_RUNS (10)  BENCH_SHARE_WARM_RUNS (500)  BENCH_P99_BOUND_MS (20)
+#   BENCH_FUNCTION_B=path another build of the function, run beside it in the table (levers)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"

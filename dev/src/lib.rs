@@ -3,6 +3,7 @@
 //! write, and the servers the tests and the benchmark stand up. The `tracking-status` binary does not
 //! depend on this crate, so none of it ships.
 
+pub mod cpu_share;
 pub mod fault_proxy;
 pub mod fixture;
 pub mod kit;

@@ -11,6 +11,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Mutex, mpsc};
 
+use crate::cpu_share::CpuShare;
+
 /// What the function answered, and when.
 #[derive(Debug)]
 pub struct Answer {
@@ -234,36 +236,26 @@ impl Function {
         env: &[(String, String)],
         log: Option<&Path>,
     ) -> Self {
-        let mut command = match runner.split_first() {
-            Some((program, arguments)) => {
-                let mut command = Command::new(program);
-                command.args(arguments).arg(binary);
-                command
-            }
-            None => Command::new(binary),
-        };
-        command
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", &api.address)
-            .env("AWS_LAMBDA_FUNCTION_NAME", "tracking-status")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/tracking-status")
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "stand-in")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .envs(env.iter().map(|(key, value)| (key, value)))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if let Some(path) = log {
-            let log = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .unwrap();
-            command.stdout(log.try_clone().unwrap()).stderr(log);
+        let mut command = command(runner, binary, &api, env, log);
+        Function {
+            child: command.spawn().expect("the function starts"),
+            api,
         }
+    }
+
+    /// As `spawn_with`, with the process in `group` from its first instruction:
+    /// held to that group's CPU quota, its CPU counted by the group.
+    pub fn spawn_in(
+        group: &CpuShare,
+        binary: &str,
+        api: Arc<RuntimeApi>,
+        env: &[(String, String)],
+        log: Option<&Path>,
+    ) -> Self {
+        let mut command = command(&[], binary, &api, env, log);
+        group
+            .enter_on_spawn(&mut command)
+            .expect("the cgroup's cgroup.procs opens");
         Function {
             child: command.spawn().expect("the function starts"),
             api,
@@ -342,6 +334,48 @@ impl Function {
         };
         (field("VmRSS:"), field("VmHWM:"))
     }
+}
+
+/// The command Lambda would run: `binary` (behind `runner`), with a cleared
+/// environment, the variables Lambda sets and `env` on top; output to `log`.
+fn command(
+    runner: &[String],
+    binary: &str,
+    api: &RuntimeApi,
+    env: &[(String, String)],
+    log: Option<&Path>,
+) -> Command {
+    let mut command = match runner.split_first() {
+        Some((program, arguments)) => {
+            let mut command = Command::new(program);
+            command.args(arguments).arg(binary);
+            command
+        }
+        None => Command::new(binary),
+    };
+    command
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "tracking-status")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/tracking-status")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "stand-in")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .envs(env.iter().map(|(key, value)| (key, value)))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(path) = log {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        command.stdout(log.try_clone().unwrap()).stderr(log);
+    }
+    command
 }
 
 impl Drop for Function {
