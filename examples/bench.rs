@@ -736,6 +736,8 @@ struct ShareRow {
     warm: Vec<Duration>,
     cpu_per_request: Duration,
     throttled_share: f64,
+    /// Peak RSS of the warm process, kB.
+    peak_rss: u64,
 }
 
 impl ShareRow {
@@ -801,8 +803,10 @@ async fn under_share(
     let mut cold = Vec::new();
     for _ in 0..cold_runs {
         let api = RuntimeApi::start().await;
-        let spawned = Instant::now();
-        let function = Function::spawn_in(&group, binary, api.clone(), &env, None);
+        let mut function = Function::spawn_in(&group, binary, api.clone(), &env, None);
+        // The waiting shell starts and reaches its `read` before the clock does.
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let spawned = function.start();
         let (_, answer) = api.invoke(EVENT).await;
         if is_function {
             assert_ok(&answer);
@@ -810,7 +814,8 @@ async fn under_share(
         cold.push(answer.answered - spawned);
         drop(function);
     }
-    let function = Function::spawn_in(&group, binary, RuntimeApi::start().await, &env, None);
+    let mut function = Function::spawn_in(&group, binary, RuntimeApi::start().await, &env, None);
+    function.start();
     // Unmeasured: the first requests of a process (new connections, first use of the SDK).
     warm(&function, 20, is_function, |_| {}).await;
     let mut pauses = Pauses(0x9E37_79B9_7F4A_7C15, period);
@@ -825,6 +830,7 @@ async fn under_share(
         latencies.push(answer.answered - sent);
     }
     let (cpu_after, throttling_after) = (group.usage(), group.throttling());
+    let (_, peak_rss) = function.memory();
     drop(function);
     let periods = throttling_after.periods - throttling_before.periods;
     let throttled = throttling_after.throttled_periods - throttling_before.throttled_periods;
@@ -836,6 +842,7 @@ async fn under_share(
         warm: latencies,
         cpu_per_request: (cpu_after - cpu_before) / warm_runs as u32,
         throttled_share: throttled as f64 / periods.max(1) as f64,
+        peak_rss,
     })
 }
 
@@ -868,9 +875,9 @@ async fn cpu_share_table(dynamodb: &str) {
         period.as_millis() * 2
     );
     println!(
-        "| MB | quota per period (ms) | binary | cold start median / max (ms) | warm median / p99 (ms) | periods throttled | CPU per request (ms) | billed per request (ms) | $ per million, arm64 / x86_64 |"
+        "| MB | quota per period (ms) | binary | cold start median / max (ms) | warm median / p99 (ms) | periods throttled | CPU per request (ms) | peak RSS (MB) | billed per request (ms) | $ per million, arm64 / x86_64 |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut rows = Vec::new();
     for &memory_mb in &sizes {
         for (label, binary) in &binaries {
@@ -880,7 +887,7 @@ async fn cpu_share_table(dynamodb: &str) {
                     let mut cold = row.cold.clone();
                     let mut warm = row.warm.clone();
                     println!(
-                        "| {} | {:.2} | {} | {:.1} / {:.1} | {:.2} / {:.2} | {:.1} % | {:.3} | {:.2} | {:.3} / {:.3} |",
+                        "| {} | {:.2} | {} | {:.1} / {:.1} | {:.2} / {:.2} | {:.1} % | {:.3} | {:.1} | {:.2} | {:.3} / {:.3} |",
                         row.memory_mb,
                         ms(row.quota),
                         row.label,
@@ -890,6 +897,7 @@ async fn cpu_share_table(dynamodb: &str) {
                         ms(percentile(&mut warm, 99.0)),
                         100.0 * row.throttled_share,
                         ms(row.cpu_per_request),
+                        row.peak_rss as f64 / 1024.0,
                         row.billed_ms(),
                         row.price_per_million(GB_SECOND_ARM64),
                         row.price_per_million(GB_SECOND_X86_64),
