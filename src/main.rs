@@ -13,6 +13,10 @@ use tracking_status::sdk::sdk_config_loader;
 use tracking_status::store::dynamodb::DynamoStore;
 use tracking_status::{lambda, panic_net, telemetry};
 
+/// mimalloc instead of glibc's malloc: measured in BENCHMARKS.md ("CPU per request").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 // Lambda hands a process one event at a time: a single-threaded runtime is
 // enough, and the reads of one request still overlap on it.
 #[tokio::main(flavor = "current_thread")]
