@@ -17,7 +17,8 @@ pub const UNSEEN_ADVERTISER_ID: &str = "tracking-status:no-program";
 ///
 /// The reads form two rounds on the critical path: the program, and alongside
 /// it everything keyed by the program id (test clicks, test leads, partners);
-/// once the program is known, the membership and the advertiser together.
+/// once the program is known, the membership and the advertiser together (one
+/// call where the adapter batches them).
 /// Nothing read is returned unless the policy grants access. `include` adds
 /// parts computed from the same reads: it never costs a call.
 ///
@@ -25,7 +26,7 @@ pub const UNSEEN_ADVERTISER_ID: &str = "tracking-status:no-program";
 /// program's 404. So that the two cannot be told apart by their timing either,
 /// a missing program still makes the second round's two reads (with keys of
 /// [`UNSEEN_WORKSPACE_ID`] and [`UNSEEN_ADVERTISER_ID`], their results
-/// discarded): both answer after the same two round trips and six calls.
+/// discarded): both answer after the same two round trips and five calls.
 /// A store failure in that round is a 500 on both paths alike.
 pub async fn tracking_status<S: StatusStore>(
     store: &S,
@@ -35,18 +36,16 @@ pub async fn tracking_status<S: StatusStore>(
 ) -> Result<StatusDocument, ApiError> {
     let program_then_access = async {
         let Some(program) = store.program(program_id).await? else {
-            tokio::try_join!(
-                store.membership(UNSEEN_WORKSPACE_ID, user.as_str()),
-                store.advertiser(UNSEEN_ADVERTISER_ID),
-            )?;
+            store
+                .membership_and_advertiser(UNSEEN_WORKSPACE_ID, user.as_str(), UNSEEN_ADVERTISER_ID)
+                .await?;
             return Err(ApiError::NotFound);
         };
         #[cfg(feature = "panic-probe")]
         crate::panic_net::probe(&program.workspace_id);
-        let (membership, advertiser) = tokio::try_join!(
-            store.membership(&program.workspace_id, user.as_str()),
-            store.advertiser(&program.advertiser_id),
-        )?;
+        let (membership, advertiser) = store
+            .membership_and_advertiser(&program.workspace_id, user.as_str(), &program.advertiser_id)
+            .await?;
         match program_access(membership.as_ref()) {
             Access::Granted => Ok((program, advertiser)),
             Access::MemberWithoutPermission => Err(ApiError::Forbidden),

@@ -23,6 +23,8 @@ pub enum Fault {
     },
     /// Forward, then replace `from` with `to` in the response body.
     Rewrite { from: String, to: String },
+    /// As `Rewrite`, for the first response that holds `from` only; then `None`.
+    RewriteOnce { from: String, to: String },
 }
 
 pub const THROUGHPUT_EXCEEDED: &str =
@@ -77,6 +79,11 @@ impl FaultProxy {
         *self.state.fault.lock().unwrap() = Some(fault);
     }
 
+    /// The fault in force (`RewriteOnce` turns itself into `None`).
+    pub fn fault(&self) -> Fault {
+        self.state.fault()
+    }
+
     /// From now on, asks DynamoDB to report the capacity each request consumes.
     pub fn measure_capacity(&self) {
         self.state.measure_capacity.store(true, Ordering::Relaxed);
@@ -119,6 +126,13 @@ async fn serve(mut client: TcpStream, upstream: String, state: Arc<State>) {
             Fault::Rewrite { from, to } => forward(&upstream, &request)
                 .await
                 .map(|r| rewrite(&r, &from, &to)),
+            Fault::RewriteOnce { from, to } => forward(&upstream, &request).await.map(|response| {
+                if find(&response, from.as_bytes()).is_none() {
+                    return response;
+                }
+                *state.fault.lock().unwrap() = Some(Fault::None);
+                rewrite(&response, &from, &to)
+            }),
         };
         if let Some(units) = response
             .as_deref()
@@ -199,7 +213,16 @@ fn with_consumed_capacity(request: &[u8]) -> Vec<u8> {
 fn consumed_capacity(response: &[u8]) -> Option<f64> {
     let split = find(response, b"\r\n\r\n")? + 4;
     let body: serde_json::Value = serde_json::from_slice(&response[split..]).ok()?;
-    body["ConsumedCapacity"]["CapacityUnits"].as_f64()
+    match &body["ConsumedCapacity"] {
+        // BatchGetItem reports one entry per table.
+        serde_json::Value::Array(tables) => Some(
+            tables
+                .iter()
+                .filter_map(|table| table["CapacityUnits"].as_f64())
+                .sum(),
+        ),
+        single => single["CapacityUnits"].as_f64(),
+    }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

@@ -49,6 +49,23 @@ pub trait StatusStore: Send + Sync {
         user_id: &str,
     ) -> impl Future<Output = StoreResult<Option<Membership>>> + Send;
 
+    /// The user's membership in the workspace and the advertiser record,
+    /// read together: the second round of a request. An adapter may read both
+    /// in one call; by default it is the two reads above, side by side.
+    fn membership_and_advertiser(
+        &self,
+        workspace_id: &str,
+        user_id: &str,
+        advertiser_id: &str,
+    ) -> impl Future<Output = StoreResult<(Option<Membership>, Option<Advertiser>)>> + Send {
+        async move {
+            tokio::try_join!(
+                self.membership(workspace_id, user_id),
+                self.advertiser(advertiser_id)
+            )
+        }
+    }
+
     /// The program's most recent test events of one kind, at least `limit` of
     /// them when that many exist (an adapter may return more). Live events are
     /// never returned.

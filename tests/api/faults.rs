@@ -29,21 +29,30 @@ async fn store_behind_proxy() -> (DynamoStore, FaultProxy) {
 }
 
 async fn fault_gives_a_clean_500(fault: Fault) -> Duration {
+    let (store, proxy) = store_behind_proxy().await;
+    store_fault_gives_a_clean_500(&store, &proxy, fault).await
+}
+
+/// As `fault_gives_a_clean_500`, on a given store behind its proxy.
+async fn store_fault_gives_a_clean_500(
+    store: &DynamoStore,
+    proxy: &FaultProxy,
+    fault: Fault,
+) -> Duration {
     let captured = CapturedLogs::default();
     let sink = captured.clone();
     let _logs =
         tracing::subscriber::set_default(json_subscriber(Some("info"), move || sink.clone()));
     common::settle_log_filters();
-    let (store, proxy) = store_behind_proxy().await;
 
     // healthy first, so pooled connections exist when the fault starts
-    let (status, _) = read(handle(&store, request_as(Some("user_dev"), "42")).await);
+    let (status, _) = read(handle(store, request_as(Some("user_dev"), "42")).await);
     assert_eq!(status, 200);
     captured.take_lines();
 
     proxy.set(fault.clone());
     let started = Instant::now();
-    let (status, body) = read(handle(&store, request_as(Some("user_dev"), "42")).await);
+    let (status, body) = read(handle(store, request_as(Some("user_dev"), "42")).await);
     let elapsed = started.elapsed();
     assert_eq!(status, 500, "{fault:?}: {body}");
     assert_eq!(body, common::internal_error_body());
@@ -56,7 +65,7 @@ async fn fault_gives_a_clean_500(fault: Fault) -> Duration {
     assert!(lines[0]["cause"].as_str().is_some_and(|c| !c.is_empty()));
 
     proxy.set(Fault::None);
-    let (status, body) = read(handle(&store, request_as(Some("user_dev"), "42")).await);
+    let (status, body) = read(handle(store, request_as(Some("user_dev"), "42")).await);
     assert_eq!(status, 200, "after {fault:?}: {body}");
     println!("fault {fault:?}: 500 after {elapsed:?}; next request 200");
     elapsed
@@ -106,4 +115,55 @@ async fn an_attribute_of_the_wrong_type() {
         to: r#""workspaceId":{"N":"7"}"#.into(),
     })
     .await;
+}
+
+/// `"UnprocessedKeys":{...}` naming the advertiser's key, as DynamoDB answers a
+/// BatchGetItem it could only partly serve (throttling).
+fn advertiser_left_unprocessed(store: &DynamoStore) -> String {
+    format!(
+        r#""UnprocessedKeys":{{"{}":{{"Keys":[{{"id":{{"S":"adv_acme"}}}}]}}}}"#,
+        store.tables().advertisers
+    )
+}
+
+/// DynamoDB Local's BatchGetItem answer when it served every key.
+const ALL_PROCESSED: &str = r#""UnprocessedKeys":{}"#;
+
+#[tokio::test]
+async fn keys_left_unprocessed_once_are_asked_for_again() {
+    let (store, proxy) = store_behind_proxy().await;
+    let (status, healthy) = read(handle(&store, request_as(Some("user_dev"), "42")).await);
+    assert_eq!(status, 200, "{healthy}");
+
+    proxy.reset_observed();
+    proxy.set(Fault::RewriteOnce {
+        from: ALL_PROCESSED.into(),
+        to: advertiser_left_unprocessed(&store),
+    });
+    let (status, body) = read(handle(&store, request_as(Some("user_dev"), "42")).await);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        proxy.fault(),
+        Fault::None,
+        "the batch's answer was rewritten"
+    );
+    let (calls, _) = proxy.observed();
+    assert_eq!(calls, 6, "five calls and the batch's repeat");
+    let without_time = |mut body: serde_json::Value| {
+        body["data"]["lastUpdated"].take();
+        body
+    };
+    assert_eq!(without_time(body), without_time(healthy));
+}
+
+#[tokio::test]
+async fn keys_left_unprocessed_on_every_call_give_a_clean_500() {
+    let (store, proxy) = store_behind_proxy().await;
+    let fault = Fault::Rewrite {
+        from: ALL_PROCESSED.into(),
+        to: advertiser_left_unprocessed(&store),
+    };
+    let elapsed = store_fault_gives_a_clean_500(&store, &proxy, fault).await;
+    // Three calls with 25 + 50 ms of pause between them.
+    assert!(elapsed >= Duration::from_millis(75), "{elapsed:?}");
 }

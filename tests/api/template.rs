@@ -278,19 +278,25 @@ async fn the_role_allows_exactly_the_calls_the_adapter_makes() {
     let made: BTreeSet<_> = recorder
         .calls()
         .iter()
-        .map(|call| {
-            let table = call.request["TableName"].as_str().unwrap();
-            let (variable, _) = TABLE_VARIABLES
-                .iter()
-                .zip(names)
-                .find(|(_, name)| *name == table)
-                .map(|(variable, _)| *variable)
-                .unwrap_or_else(|| panic!("a call to {table}"));
+        .flat_map(|call| {
+            // A BatchGetItem names its tables in RequestItems, any other call in TableName.
+            let tables: Vec<String> = match call.request["RequestItems"].as_object() {
+                Some(items) => items.keys().cloned().collect(),
+                None => vec![call.request["TableName"].as_str().unwrap().to_string()],
+            };
             let index = call.request["IndexName"].as_str().map(str::to_string);
-            (
-                format!("dynamodb:{}", call.operation),
-                (variable.to_string(), index),
-            )
+            tables.into_iter().map(move |table| {
+                let (variable, _) = TABLE_VARIABLES
+                    .iter()
+                    .zip(names)
+                    .find(|(_, name)| **name == table)
+                    .map(|(variable, _)| *variable)
+                    .unwrap_or_else(|| panic!("a call to {table}"));
+                (
+                    format!("dynamodb:{}", call.operation),
+                    (variable.to_string(), index.clone()),
+                )
+            })
         })
         .collect();
     assert_eq!(allowed, made);

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, Select};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Select};
 use serde::de::DeserializeOwned;
 use serde_dynamo::aws_sdk_dynamodb_1::from_item;
 
@@ -28,6 +28,12 @@ use schema::{PROGRAM_STATUS_INDEX, VIEW_PROGRAM_TYPE, test_event_key};
 /// The largest sort key DynamoDB accepts, in bytes. A longer user id cannot name
 /// a stored membership, so it is answered without a call (DynamoDB would reject it).
 const MAX_SORT_KEY_BYTES: usize = 1024;
+
+/// Calls a BatchGetItem may take to have every key processed, and the pause
+/// before the first repeat (doubled before each next one), as DynamoDB's
+/// guide asks of a caller that gets UnprocessedKeys back.
+pub const BATCH_ATTEMPTS: u32 = 3;
+const BATCH_FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(25);
 
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
@@ -141,6 +147,22 @@ struct Projection {
 }
 
 impl Projection {
+    /// A batch's request for one table: `key`, read through this projection.
+    fn keys_and_attributes(
+        &self,
+        key: HashMap<String, AttributeValue>,
+    ) -> StoreResult<KeysAndAttributes> {
+        KeysAndAttributes::builder()
+            .keys(key)
+            .projection_expression(&self.expression)
+            .set_expression_attribute_names(Some(self.names.clone()))
+            .build()
+            .map_err(|error| StoreError::Unavailable {
+                operation: "BatchGetItem membership and advertiser",
+                cause: error.to_string(),
+            })
+    }
+
     fn of<R: Record>() -> Self {
         let placeholders: Vec<String> = (0..R::FIELDS.len()).map(|i| format!("#f{i}")).collect();
         Projection {
@@ -196,6 +218,94 @@ impl StatusStore for DynamoStore {
             &self.projections.membership,
         )
         .await
+    }
+
+    /// One BatchGetItem of both records (one call instead of two GetItems).
+    /// Keys DynamoDB leaves unprocessed (throttling) are asked for again, up to
+    /// `BATCH_ATTEMPTS` calls in all with a doubling pause, then it is a failure.
+    async fn membership_and_advertiser(
+        &self,
+        workspace_id: &str,
+        user_id: &str,
+        advertiser_id: &str,
+    ) -> StoreResult<(Option<Membership>, Option<Advertiser>)> {
+        const OPERATION: &str = "BatchGetItem membership and advertiser";
+        let tables = &self.tables;
+        // A batch names each table once: two records in one table (a
+        // misconfiguration, never what template.yaml deploys) are read apart.
+        if tables.memberships == tables.advertisers {
+            return tokio::try_join!(
+                self.membership(workspace_id, user_id),
+                self.advertiser(advertiser_id)
+            );
+        }
+        let mut request = HashMap::from([(
+            tables.advertisers.clone(),
+            self.projections
+                .advertiser
+                .keys_and_attributes(HashMap::from([(
+                    "id".to_string(),
+                    AttributeValue::S(advertiser_id.to_string()),
+                )]))?,
+        )]);
+        // A user id longer than a sort key may be names no membership (and
+        // DynamoDB would reject the key): only the advertiser is read.
+        if user_id.len() <= MAX_SORT_KEY_BYTES {
+            request.insert(
+                tables.memberships.clone(),
+                self.projections
+                    .membership
+                    .keys_and_attributes(HashMap::from([
+                        (
+                            "workspaceId".to_string(),
+                            AttributeValue::S(workspace_id.to_string()),
+                        ),
+                        ("userId".to_string(), AttributeValue::S(user_id.to_string())),
+                    ]))?,
+            );
+        }
+        let (mut membership, mut advertiser) = (None, None);
+        let mut pause = BATCH_FIRST_PAUSE;
+        for attempt in 1..=BATCH_ATTEMPTS {
+            self.start_call();
+            let output = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await
+                .map_err(unavailable(OPERATION))?;
+            for (table, items) in output.responses.unwrap_or_default() {
+                for item in items {
+                    if table == tables.memberships {
+                        membership = Some(
+                            from_item::<MembershipRecord>(item)
+                                .map_err(corrupt(OPERATION))?
+                                .into(),
+                        );
+                    } else if table == tables.advertisers {
+                        advertiser = Some(
+                            from_item::<AdvertiserRecord>(item)
+                                .map_err(corrupt(OPERATION))?
+                                .into(),
+                        );
+                    }
+                }
+            }
+            match output.unprocessed_keys.filter(|keys| !keys.is_empty()) {
+                None => return Ok((membership, advertiser)),
+                Some(unprocessed) if attempt < BATCH_ATTEMPTS => {
+                    request = unprocessed;
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                Some(_) => break,
+            }
+        }
+        Err(StoreError::Unavailable {
+            operation: OPERATION,
+            cause: format!("keys still unprocessed after {BATCH_ATTEMPTS} calls"),
+        })
     }
 
     async fn recent_test_events(
