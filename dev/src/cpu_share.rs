@@ -52,17 +52,31 @@ impl CpuShare {
     /// Creates (or reuses) the groups `tracking-status-bench/{name}` with
     /// `quota_for(share, period)`, or says why it cannot.
     pub fn create(name: &str, share: f64, period: Duration) -> Result<Self, String> {
-        let cpu = Path::new(CPU_ROOT).join("tracking-status-bench").join(name);
-        let cpuacct = Path::new(CPUACCT_ROOT)
-            .join("tracking-status-bench")
-            .join(name);
+        Self::create_under(
+            (Path::new(CPU_ROOT), Path::new(CPUACCT_ROOT)),
+            name,
+            share,
+            period,
+        )
+    }
+
+    /// `create` with the two controllers' mount points given.
+    fn create_under(
+        (cpu_root, cpuacct_root): (&Path, &Path),
+        name: &str,
+        share: f64,
+        period: Duration,
+    ) -> Result<Self, String> {
+        let cpu = cpu_root.join("tracking-status-bench").join(name);
+        let cpuacct = cpuacct_root.join("tracking-status-bench").join(name);
         for (root, file) in [
-            (CPU_ROOT, "cpu.cfs_quota_us"),
-            (CPUACCT_ROOT, "cpuacct.usage"),
+            (cpu_root, "cpu.cfs_quota_us"),
+            (cpuacct_root, "cpuacct.usage"),
         ] {
-            if !Path::new(root).join(file).exists() {
+            if !root.join(file).exists() {
                 return Err(format!(
-                    "{root}/{file} is missing: no cgroup v1 {} controller here (cgroup v2 only?)",
+                    "{}/{file} is missing: no cgroup v1 {} controller here (cgroup v2 only?)",
+                    root.display(),
                     file.split('.').next().unwrap_or(file)
                 ));
             }
@@ -162,5 +176,16 @@ mod tests {
         assert_eq!(quota_for(share_of_memory(1769), period), period);
         assert_eq!(quota_for(share_of_memory(256), period).as_micros(), 2894);
         assert_eq!(quota_for(0.01, period), Duration::from_millis(1));
+    }
+
+    #[test]
+    fn without_cgroup_v1_controllers_it_says_why_instead_of_failing_later() {
+        let root = std::env::temp_dir().join(format!("cpu-share-test-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        let refused = CpuShare::create_under((&root, &root), "x", 0.5, Duration::from_millis(20));
+        let reason = refused.err().expect("no controller files: refused");
+        assert!(reason.contains("cpu.cfs_quota_us is missing"), "{reason}");
+        assert!(reason.contains("cgroup v2 only?"), "{reason}");
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }
