@@ -15,6 +15,11 @@
 //! - `BENCH_FUNCTION_LOG=path`: keep the functions' logs there instead of discarding them.
 //! - `BENCH_STORE_WARMUP` (10000): discarded invocations that warm DynamoDB Local's JVM first;
 //! - `BENCH_COLD_ONLY=1`: only the cold starts (plain HTTP and TLS) and the store's floor.
+//! - `BENCH_CPU_SHARE` (`1`): the table under each memory size's CPU share after the rest
+//!   (`cpu_share_table`), `only` for the table alone, `0` without it; with `BENCH_SIZES`
+//!   (`128,256,384,512,768,1024,1769`), `BENCH_CFS_PERIOD_US` (20000), `BENCH_SHARE_COLD_RUNS`
+//!   (10), `BENCH_SHARE_WARM_RUNS` (500), `BENCH_P99_BOUND_MS` (20), and `BENCH_FUNCTION_B`:
+//!   another build of the function, run beside it in every row (side-by-side comparisons).
 
 // The restriction lints Cargo.toml denies (unwrap, expect, panic, indexing)
 // are for the function's code; a benchmark driver stops on what it cannot measure.
@@ -840,7 +845,7 @@ async fn under_share(
         quota: group.quota,
         cold,
         warm: latencies,
-        cpu_per_request: (cpu_after - cpu_before) / warm_runs as u32,
+        cpu_per_request: cpu_after.saturating_sub(cpu_before) / warm_runs as u32,
         throttled_share: throttled as f64 / periods.max(1) as f64,
         peak_rss,
     })
@@ -852,8 +857,8 @@ async fn under_share(
 async fn cpu_share_table(dynamodb: &str) {
     let period = Duration::from_micros(env_number("BENCH_CFS_PERIOD_US", 20_000) as u64);
     let runs = (
-        env_number("BENCH_SHARE_COLD_RUNS", 10),
-        env_number("BENCH_SHARE_WARM_RUNS", 500),
+        env_number("BENCH_SHARE_COLD_RUNS", 10).max(1),
+        env_number("BENCH_SHARE_WARM_RUNS", 500).max(1),
     );
     let sizes: Vec<u32> = std::env::var("BENCH_SIZES").map_or(SIZES.to_vec(), |list| {
         list.split(',')

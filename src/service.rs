@@ -26,7 +26,8 @@ pub const UNSEEN_ADVERTISER_ID: &str = "tracking-status:no-program";
 /// program's 404. So that the two cannot be told apart by their timing either,
 /// a missing program still makes the second round's two reads (with keys of
 /// [`UNSEEN_WORKSPACE_ID`] and [`UNSEEN_ADVERTISER_ID`], their results
-/// discarded): both answer after the same two round trips and five calls.
+/// discarded): both answer after the same two round trips and the same calls
+/// (five with the DynamoDB adapter, which batches the second round).
 /// A store failure in that round is a 500 on both paths alike.
 pub async fn tracking_status<S: StatusStore>(
     store: &S,

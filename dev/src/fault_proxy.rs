@@ -23,8 +23,9 @@ pub enum Fault {
     },
     /// Forward, then replace `from` with `to` in the response body.
     Rewrite { from: String, to: String },
-    /// As `Rewrite`, for the first response that holds `from` only; then `None`.
-    RewriteOnce { from: String, to: String },
+    /// Each `(from, to)` replacement, in the first response that holds the
+    /// first pair's `from` only; then `None`.
+    RewriteOnce(Vec<(String, String)>),
 }
 
 pub const THROUGHPUT_EXCEEDED: &str =
@@ -126,12 +127,17 @@ async fn serve(mut client: TcpStream, upstream: String, state: Arc<State>) {
             Fault::Rewrite { from, to } => forward(&upstream, &request)
                 .await
                 .map(|r| rewrite(&r, &from, &to)),
-            Fault::RewriteOnce { from, to } => forward(&upstream, &request).await.map(|response| {
-                if find(&response, from.as_bytes()).is_none() {
+            Fault::RewriteOnce(pairs) => forward(&upstream, &request).await.map(|response| {
+                let Some((first, _)) = pairs.first() else {
+                    return response;
+                };
+                if find(&response, first.as_bytes()).is_none() {
                     return response;
                 }
                 *state.fault.lock().unwrap() = Some(Fault::None);
-                rewrite(&response, &from, &to)
+                pairs.iter().fold(response, |response, (from, to)| {
+                    rewrite(&response, from, to)
+                })
             }),
         };
         if let Some(units) = response

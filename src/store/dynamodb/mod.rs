@@ -1,4 +1,5 @@
-//! The DynamoDB adapter of `StatusStore`: one GetItem or Query per read,
+//! The DynamoDB adapter of `StatusStore`: one GetItem or Query per read (the
+//! membership and the advertiser together in one BatchGetItem),
 //! eventually consistent (a status page polled every few seconds tolerates a
 //! read that is a moment old, and it halves the read cost).
 
@@ -19,6 +20,7 @@ use super::records::{
 use super::{StatusStore, StoreError, StoreResult};
 use crate::config::TableNames;
 use crate::domain::{Advertiser, EventKind, Membership, Program, ProgramId, TestEvent};
+use crate::sdk::OPERATION_TIMEOUT;
 
 pub mod schema;
 pub mod view;
@@ -232,7 +234,8 @@ impl StatusStore for DynamoStore {
         const OPERATION: &str = "BatchGetItem membership and advertiser";
         let tables = &self.tables;
         // A batch names each table once: two records in one table (a
-        // misconfiguration, never what template.yaml deploys) are read apart.
+        // misconfiguration, never what template.yaml deploys, whose role
+        // would refuse these GetItems) are read apart.
         if tables.memberships == tables.advertisers {
             return tokio::try_join!(
                 self.membership(workspace_id, user_id),
@@ -264,48 +267,72 @@ impl StatusStore for DynamoStore {
                     ]))?,
             );
         }
-        let (mut membership, mut advertiser) = (None, None);
-        let mut pause = BATCH_FIRST_PAUSE;
-        for attempt in 1..=BATCH_ATTEMPTS {
-            self.start_call();
-            let output = self
-                .client
-                .batch_get_item()
-                .set_request_items(Some(request))
-                .send()
-                .await
-                .map_err(unavailable(OPERATION))?;
-            for (table, items) in output.responses.unwrap_or_default() {
-                for item in items {
-                    if table == tables.memberships {
-                        membership = Some(
-                            from_item::<MembershipRecord>(item)
-                                .map_err(corrupt(OPERATION))?
-                                .into(),
-                        );
-                    } else if table == tables.advertisers {
-                        advertiser = Some(
-                            from_item::<AdvertiserRecord>(item)
-                                .map_err(corrupt(OPERATION))?
-                                .into(),
-                        );
+        // The repeats share one deadline with the first call, so the round stays
+        // within the operation timeout every other read has (the 6 s function
+        // timeout holds two rounds of it).
+        let batch = async {
+            let (mut membership, mut advertiser) = (None, None);
+            let mut pause = BATCH_FIRST_PAUSE;
+            let mut attempt = 1;
+            loop {
+                self.start_call();
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .set_request_items(Some(request))
+                    .send()
+                    .await
+                    .map_err(unavailable(OPERATION))?;
+                for (table, items) in output.responses.unwrap_or_default() {
+                    for item in items {
+                        if table == tables.memberships {
+                            membership = Some(
+                                from_item::<MembershipRecord>(item)
+                                    .map_err(corrupt(OPERATION))?
+                                    .into(),
+                            );
+                        } else if table == tables.advertisers {
+                            advertiser = Some(
+                                from_item::<AdvertiserRecord>(item)
+                                    .map_err(corrupt(OPERATION))?
+                                    .into(),
+                            );
+                        }
+                    }
+                }
+                match output.unprocessed_keys.filter(|keys| !keys.is_empty()) {
+                    None => return Ok((membership, advertiser)),
+                    Some(unprocessed) if attempt < BATCH_ATTEMPTS => {
+                        request = unprocessed;
+                        tokio::time::sleep(pause).await;
+                        pause *= 2;
+                        attempt += 1;
+                    }
+                    Some(unprocessed) => {
+                        let mut tables: Vec<_> = unprocessed.into_keys().collect();
+                        tables.sort();
+                        return Err(StoreError::Unavailable {
+                            operation: OPERATION,
+                            cause: format!(
+                                "keys of {} still unprocessed after {BATCH_ATTEMPTS} calls",
+                                tables.join(", ")
+                            ),
+                        });
                     }
                 }
             }
-            match output.unprocessed_keys.filter(|keys| !keys.is_empty()) {
-                None => return Ok((membership, advertiser)),
-                Some(unprocessed) if attempt < BATCH_ATTEMPTS => {
-                    request = unprocessed;
-                    tokio::time::sleep(pause).await;
-                    pause *= 2;
-                }
-                Some(_) => break,
-            }
-        }
-        Err(StoreError::Unavailable {
-            operation: OPERATION,
-            cause: format!("keys still unprocessed after {BATCH_ATTEMPTS} calls"),
-        })
+        };
+        tokio::time::timeout(OPERATION_TIMEOUT, batch)
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable {
+                    operation: OPERATION,
+                    cause: format!(
+                        "no answer for every key within {} ms",
+                        OPERATION_TIMEOUT.as_millis()
+                    ),
+                })
+            })
     }
 
     async fn recent_test_events(

@@ -1,5 +1,5 @@
 //! The table design, as data: keys, indexes and the view keys that make every
-//! read a GetItem or a Query selecting exactly what it needs.
+//! read a GetItem, a BatchGetItem or a Query selecting exactly what it needs.
 //! `template.yaml` declares the same tables; `seed` creates them from here.
 //!
 //! | table            | key                           | index (key) → projection                              |
