@@ -55,15 +55,10 @@ fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/bench.sh"))
 }
 
-/// Starts a function process the way the benchmark runs them: tables under
-/// `BENCH_TABLE_PREFIX`, `BENCH_EXTRA_ENV` and `extra` on top, logs to
-/// `BENCH_FUNCTION_LOG` if set.
-fn spawn_with(
-    binary: &str,
-    api: Arc<RuntimeApi>,
-    dynamodb: &str,
-    extra: &[(&str, &str)],
-) -> Function {
+/// The environment of every function process the benchmark starts: its
+/// DynamoDB endpoint, the tables under `BENCH_PREFIX`, `extra`, then
+/// `BENCH_EXTRA_ENV` on top.
+fn function_env(dynamodb: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut env = vec![(
         "AWS_ENDPOINT_URL_DYNAMODB".to_string(),
         dynamodb.to_string(),
@@ -83,12 +78,33 @@ fn spawn_with(
             env.push((key.to_string(), value.to_string()));
         }
     }
-    let log = std::env::var("BENCH_FUNCTION_LOG").ok();
-    Function::spawn_with(binary, api, &env, log.as_deref().map(std::path::Path::new))
+    env
+}
+
+/// `BENCH_FUNCTION_LOG`: where the functions' output goes, if anywhere.
+fn function_log() -> Option<std::path::PathBuf> {
+    std::env::var_os("BENCH_FUNCTION_LOG").map(std::path::PathBuf::from)
+}
+
+/// Starts a function process the way the benchmark runs them (`function_env`),
+/// logs to `BENCH_FUNCTION_LOG` if set.
+fn spawn_with(
+    binary: &str,
+    api: Arc<RuntimeApi>,
+    dynamodb: &str,
+    extra: &[(&str, &str)],
+) -> Function {
+    let env = function_env(dynamodb, extra);
+    Function::spawn_with(binary, api, &env, function_log().as_deref())
 }
 
 async fn spawn(binary: &str, dynamodb: &str, extra: &[(&str, &str)]) -> Function {
     spawn_with(binary, RuntimeApi::start().await, dynamodb, extra)
+}
+
+/// Whether `binary` is the hello world, whose answers are not the status's.
+fn is_hello(binary: &str) -> bool {
+    binary.ends_with("hello")
 }
 
 fn assert_ok(answer: &Answer) {
@@ -155,7 +171,7 @@ async fn cold_starts(
         let spawned = Instant::now();
         let function = spawn_with(binary, api.clone(), dynamodb, extra);
         let (_, answer) = api.invoke(EVENT).await;
-        if binary.ends_with("tracking-status") {
+        if !is_hello(binary) {
             assert_ok(&answer);
         }
         results.push(Cold {
@@ -793,22 +809,14 @@ async fn under_share(
         share_of_memory(memory_mb),
         period,
     )?;
-    let mut env = vec![(
-        "AWS_ENDPOINT_URL_DYNAMODB".to_string(),
-        dynamodb.to_string(),
-    )];
-    env.extend(tracking_status_dev::kit::table_env(
-        &TableNames::with_prefix(BENCH_PREFIX),
-    ));
-    env.push((
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_string(),
-        memory_mb.to_string(),
-    ));
-    let is_function = !binary.ends_with("hello");
+    let memory = memory_mb.to_string();
+    let env = function_env(dynamodb, &[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", &memory)]);
+    let log = function_log();
+    let is_function = !is_hello(binary);
     let mut cold = Vec::new();
     for _ in 0..cold_runs {
         let api = RuntimeApi::start().await;
-        let mut function = Function::spawn_in(&group, binary, api.clone(), &env, None);
+        let mut function = Function::spawn_in(&group, binary, api.clone(), &env, log.as_deref());
         // The waiting shell starts and reaches its `read` before the clock does.
         tokio::time::sleep(Duration::from_millis(30)).await;
         let spawned = function.start();
@@ -819,7 +827,13 @@ async fn under_share(
         cold.push(answer.answered - spawned);
         drop(function);
     }
-    let mut function = Function::spawn_in(&group, binary, RuntimeApi::start().await, &env, None);
+    let mut function = Function::spawn_in(
+        &group,
+        binary,
+        RuntimeApi::start().await,
+        &env,
+        log.as_deref(),
+    );
     function.start();
     // Unmeasured: the first requests of a process (new connections, first use of the SDK).
     warm(&function, 20, is_function, |_| {}).await;

@@ -37,7 +37,6 @@ pub struct CpuShare {
     cpu: PathBuf,
     cpuacct: PathBuf,
     pub quota: Duration,
-    pub period: Duration,
 }
 
 /// Throttling counters of the quota group (`cpu.stat`).
@@ -45,7 +44,6 @@ pub struct CpuShare {
 pub struct Throttling {
     pub periods: u64,
     pub throttled_periods: u64,
-    pub throttled: Duration,
 }
 
 impl CpuShare {
@@ -105,7 +103,6 @@ impl CpuShare {
             cpu,
             cpuacct,
             quota,
-            period,
         })
     }
 
@@ -151,7 +148,6 @@ impl CpuShare {
         Throttling {
             periods: field("nr_periods "),
             throttled_periods: field("nr_throttled "),
-            throttled: Duration::from_nanos(field("throttled_time ")),
         }
     }
 }

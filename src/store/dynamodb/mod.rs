@@ -31,6 +31,25 @@ use schema::{PROGRAM_STATUS_INDEX, VIEW_PROGRAM_TYPE, test_event_key};
 /// a stored membership, so it is answered without a call (DynamoDB would reject it).
 const MAX_SORT_KEY_BYTES: usize = 1024;
 
+/// An item's primary key, as the SDK takes it.
+type Key = HashMap<String, AttributeValue>;
+
+/// The advertisers table's key of an advertiser (GetItem or the batch).
+fn advertiser_key(advertiser_id: &str) -> Key {
+    HashMap::from([("id".to_string(), AttributeValue::S(advertiser_id.into()))])
+}
+
+/// The memberships table's key of a user's membership in a workspace.
+fn membership_key(workspace_id: &str, user_id: &str) -> Key {
+    HashMap::from([
+        (
+            "workspaceId".to_string(),
+            AttributeValue::S(workspace_id.into()),
+        ),
+        ("userId".to_string(), AttributeValue::S(user_id.into())),
+    ])
+}
+
 /// Calls a BatchGetItem may take to have every key processed, and the pause
 /// before the first repeat (doubled before each next one), as DynamoDB's
 /// guide asks of a caller that gets UnprocessedKeys back.
@@ -79,17 +98,13 @@ impl DynamoStore {
         &self,
         operation: &'static str,
         table: &str,
-        key: impl IntoIterator<Item = (&'static str, AttributeValue)>,
+        key: Key,
         projection: &Projection,
     ) -> StoreResult<Option<T>>
     where
         R: Record + DeserializeOwned,
         T: From<R>,
     {
-        let key = key
-            .into_iter()
-            .map(|(name, value)| (name.to_string(), value))
-            .collect();
         self.start_call();
         let output = self
             .client
@@ -152,7 +167,8 @@ impl Projection {
     /// A batch's request for one table: `key`, read through this projection.
     fn keys_and_attributes(
         &self,
-        key: HashMap<String, AttributeValue>,
+        operation: &'static str,
+        key: Key,
     ) -> StoreResult<KeysAndAttributes> {
         KeysAndAttributes::builder()
             .keys(key)
@@ -160,7 +176,7 @@ impl Projection {
             .set_expression_attribute_names(Some(self.names.clone()))
             .build()
             .map_err(|error| StoreError::Unavailable {
-                operation: "BatchGetItem membership and advertiser",
+                operation,
                 cause: error.to_string(),
             })
     }
@@ -186,7 +202,7 @@ impl StatusStore for DynamoStore {
         self.get_item::<ProgramRecord, _>(
             "GetItem program",
             &self.tables.programs,
-            [("id", AttributeValue::N(id.to_string()))],
+            HashMap::from([("id".to_string(), AttributeValue::N(id.to_string()))]),
             &self.projections.program,
         )
         .await
@@ -196,7 +212,7 @@ impl StatusStore for DynamoStore {
         self.get_item::<AdvertiserRecord, _>(
             "GetItem advertiser",
             &self.tables.advertisers,
-            [("id", AttributeValue::S(advertiser_id.to_string()))],
+            advertiser_key(advertiser_id),
             &self.projections.advertiser,
         )
         .await
@@ -213,10 +229,7 @@ impl StatusStore for DynamoStore {
         self.get_item::<MembershipRecord, _>(
             "GetItem membership",
             &self.tables.memberships,
-            [
-                ("workspaceId", AttributeValue::S(workspace_id.to_string())),
-                ("userId", AttributeValue::S(user_id.to_string())),
-            ],
+            membership_key(workspace_id, user_id),
             &self.projections.membership,
         )
         .await
@@ -246,25 +259,16 @@ impl StatusStore for DynamoStore {
             tables.advertisers.clone(),
             self.projections
                 .advertiser
-                .keys_and_attributes(HashMap::from([(
-                    "id".to_string(),
-                    AttributeValue::S(advertiser_id.to_string()),
-                )]))?,
+                .keys_and_attributes(OPERATION, advertiser_key(advertiser_id))?,
         )]);
-        // A user id longer than a sort key may be names no membership (and
+        // A user id longer than a sort key can name no membership (and
         // DynamoDB would reject the key): only the advertiser is read.
         if user_id.len() <= MAX_SORT_KEY_BYTES {
             request.insert(
                 tables.memberships.clone(),
                 self.projections
                     .membership
-                    .keys_and_attributes(HashMap::from([
-                        (
-                            "workspaceId".to_string(),
-                            AttributeValue::S(workspace_id.to_string()),
-                        ),
-                        ("userId".to_string(), AttributeValue::S(user_id.to_string())),
-                    ]))?,
+                    .keys_and_attributes(OPERATION, membership_key(workspace_id, user_id))?,
             );
         }
         // The repeats share one deadline with the first call, so the round stays
