@@ -69,12 +69,13 @@ port="$(free_port)"
 start_dynamodb_local "$port"
 export TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
 
-step "1. cfn-lint template.yaml local/template.yaml; sam validate --lint; checkov; transform-check; openapi-spec-validator"
+step "1. cfn-lint template.yaml local/template.yaml; sam validate --lint; checkov; transform-check; openapi-spec-validator; typescript-check"
 cfn-lint template.yaml local/template.yaml
 sam validate --lint
 run_checkov
 "$LOCAL/venv/bin/python" scripts/transform-check.py
 openapi-spec-validator openapi.yaml
+bash scripts/typescript-check.sh
 
 step "2. cargo fmt --check; cargo clippy -D warnings; cargo deny (workspace, then local/authorizer)"
 cargo fmt --all -- --check
