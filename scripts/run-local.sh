@@ -68,6 +68,8 @@ POLLER_PID=$!
 
 log "serving the function on 127.0.0.1:$lambda_port; in another shell:"
 log "  .local/venv/bin/cargo-lambda lambda invoke tracking-status -A 127.0.0.1 -P $lambda_port --data-file events/http-200-member.json"
+log "a test click or lead, as the tracker writes it (the status shows it within a second):"
+log "  AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$dynamodb_port cargo run --quiet --bin test-event -- lead 42"
 cargo lambda watch --locked --invoke-address 127.0.0.1 --invoke-port "$lambda_port" &
 WATCH_PID=$!
 wait "$WATCH_PID"

@@ -131,7 +131,7 @@ if [ "${SERVE:-0}" = 1 ]; then
   log "serving GET $url/{programId} (cookie session=<userId>); Ctrl-C stops everything. Try:"
   log "  curl -s -b session=user_owner $url/42"
   log "a test click or lead, as the tracker writes it (the status shows it within a second):"
-  log "  AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_HOST_ENDPOINT $TEST_EVENT_PROGRAM lead 42"
+  log "  AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_HOST_ENDPOINT cargo run --quiet --bin test-event -- lead 42"
   log "a change to the code needs a restart (sam build); scripts/run-local.sh without --api rebuilds on every change"
   wait "$API_PID"
 fi
