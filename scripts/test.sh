@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test. Installs what it needs (DynamoDB Local, cargo-lambda, the SAM CLI with cfn-lint,
-# an OpenAPI validator, checkov, cargo-deny, playwright-core, under .local/; Docker, Chromium for
+# an OpenAPI validator, checkov, cargo-deny, playwright-core, the TypeScript client's tools
+# (openapi-typescript, typescript), under .local/; Docker, Chromium for
 # step 9's browser check, qemu-user and the arm64 glibc, when they are missing, as root with
 # apt-get), starts DynamoDB Local on a free loopback port, and runs, failing fast, with
 # rust-toolchain.toml's compiler and Cargo.lock as committed (every cargo build has --locked;
