@@ -1,26 +1,42 @@
 #!/usr/bin/env node
-// The route as a dashboard's page reads it, in a real browser: headless Chromium (Debian's
-// `chromium`), driven over CDP by playwright-core (npm, pinned in scripts/lib.sh), loads a
-// minimal page served on an origin that local/template.yaml's CorsConfiguration allows
-// (http://localhost:5173, a Vite dev server's) and calls `sam local start-api`'s route with
-// fetch(url, {credentials: "include"}) and a `session` cookie, as docs/api.md's dashboard guide
-// says. It asserts only what a page script can read, because a browser enforces CORS and cookie
-// rules that curl (scripts/start-api-requests.py) does not:
+// The route as a dashboard's page reads it, in a real browser, in the deployed shape: headless
+// Chromium (Debian's `chromium`), driven over CDP by playwright-core (npm, pinned in
+// scripts/lib.sh), with every host name below mapped to 127.0.0.1 by Chromium's own resolver
+// (--host-resolver-rules), so its cookie, SameSite and CORS rules are Chromium's, applied to real
+// host names:
 //
-//   - session=user_owner: the 200 body, equal to tests/api/snapshots/program_42.snap;
-//   - session=user_billing: the contract's 403 body;
-//   - the same credentialed call from a page on an origin the API does not allow: a TypeError;
-//   - no session cookie: a TypeError (API Gateway's 401 carries no CORS headers), and the
-//     guide's probe: fetch(url, {mode: "no-cors"}) resolves (an opaque answer: the API is
-//     reachable), where against an address that does not answer it rejects (network down).
+//   the dashboard   http://app.example.test:5173   (an origin local/template.yaml allows)
+//   the API         http://api.example.test:<port> (`sam local start-api`, a sibling host)
+//   off-site API    http://abc.execute-api.test:<port> (the same API under a host outside the
+//                   dashboard's site, as the execute-api URL is)
+//   another page    http://other.example.test:5173 (same site, an origin the API does not allow)
 //
-//   NODE_PATH=.local/browser/node_modules scripts/browser-check.js API_BASE_URL SCREENSHOT.png
+// The dashboard's server signs the user in as a dashboard does: `Set-Cookie: session=<user>;
+// Domain=example.test; Path=/; HttpOnly; SameSite=Lax` (docs/dashboard.md, "The cookie"). The
+// page runs clients/typescript/status-client.ts (transpiled here; CI type-checks it against the
+// types generated from openapi.yaml) and the check asserts only what a page script can read:
 //
-// API_BASE_URL is http://127.0.0.1:<port> or http://localhost:<port>; the page calls it as
-// http://localhost:<port>, the same site as the page (ports do not make a site), so the browser
-// sends the cookie (SameSite=Lax, Chromium's default) as it does from app.example.com to
-// api.example.com. PAGE_PORT (default 5173) chooses the allowed page's port: any other port is
-// an origin the template does not allow, and the check fails (how to see it fail once).
+//   - the parent-domain cookie, the API on the sibling host: the 200 body (equal to
+//     tests/api/snapshots/program_42.snap), and ?include=nextSteps for program 9 (its snapshot; its
+//     payments step `complete` with a next step);
+//   - the same with each request header template.yaml's CORS AllowHeaders lists (a preflight
+//     each): the 200; with a header it does not list: a TypeError (the preflight fails);
+//   - session=user_billing: the function's 403 body, equal to openapi.yaml's example;
+//   - a host-only cookie (what `document.cookie = "session=…"` on the page makes): a TypeError,
+//     the API on its sibling host received no cookie (API Gateway's 401 has no CORS headers);
+//   - the parent-domain cookie, the API on the off-site host: a TypeError, no cookie sent;
+//   - the parent-domain cookie, a page on an origin the API does not allow: a TypeError;
+//   - signed out: a TypeError, and the guide's probe: fetch(url, {mode: "no-cors"}) resolves (the
+//     API answers), where against an address that does not answer it rejects (network down).
+//
+//   NODE_PATH=.local/browser/node_modules:.local/typescript/node_modules \
+//     scripts/browser-check.js API_BASE_URL SCREENSHOT.png
+//
+// API_BASE_URL is http://127.0.0.1:<port>; the page calls it by API_HOST (default
+// api.example.test) on that port. To see the check fail as a dashboard would: COOKIE_DOMAIN=""
+// signs in with a host-only cookie, API_HOST=abc.execute-api.test puts the API off-site; either
+// turns the checks that need the cookie into TypeErrors. PAGE_PORT (default 5173) chooses the
+// page's port: any other is an origin the template does not allow.
 // Prints one `ok`/`FAIL` line per check and "N passed, N failed"; exits 1 when any failed.
 // Leaves a screenshot of the page, which shows every check's outcome, at SCREENSHOT.png.
 "use strict";
@@ -30,70 +46,79 @@ const http = require("http");
 const net = require("net");
 const path = require("path");
 const { chromium } = require("playwright-core");
+const ts = require("typescript");
+const yaml = require("js-yaml");
 
 const ROOT = path.resolve(__dirname, "..");
-const SNAPSHOT = path.join(ROOT, "tests/api/snapshots/program_42.snap");
-const ROUTE = "/api/tracking/status";
-// Beyond Playwright's own flags: no sandbox (CI runs as root), and none of Chromium's own
-// background connections, which a network that reaches only package registries refuses.
+const SITE = "example.test";
+const PAGE_HOST = `app.${SITE}`;
+const OTHER_PAGE_HOST = `other.${SITE}`;
+const OFF_SITE_API_HOST = "abc.execute-api.test";
+const API_HOST = process.env.API_HOST || `api.${SITE}`;
+const COOKIE_DOMAIN = process.env.COOKIE_DOMAIN ?? SITE;
+// Beyond Playwright's own flags: no sandbox (CI runs as root), none of Chromium's own background
+// connections (a network that reaches only package registries refuses them), and the host names
+// above resolved to loopback by Chromium itself (ports are kept).
 const CHROMIUM_ARGS = [
   "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  "--host-resolver-rules=MAP *.example.test 127.0.0.1, MAP *.execute-api.test 127.0.0.1",
 ];
 
-// The page: a dashboard's two calls, as the guide in docs/api.md writes them, and a table the
-// test fills with each outcome (what the screenshot shows).
+// The typed client, as the page's module: TypeScript's own transpiler (the type-check is
+// scripts/typescript-check.sh's, step 1).
+function clientModule() {
+  const source = fs.readFileSync(path.join(ROOT, "clients/typescript/status-client.ts"), "utf8");
+  return ts.transpileModule(source, {
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ES2022 },
+  }).outputText;
+}
+
+// The page: the client on window, and a table the check fills with each outcome (what the
+// screenshot shows).
 const PAGE = `<!doctype html>
 <meta charset="utf-8"><title>tracking-status in a browser</title>
 <style>body{font:14px sans-serif;margin:16px}td{border:1px solid #999;padding:4px 8px;vertical-align:top}
 td:last-child{font-family:monospace;font-size:12px;max-width:640px;word-break:break-all}.FAIL{background:#fcc}.ok{background:#cfc}</style>
-<h1>GET ${ROUTE}/{programId} from <span id="origin"></span></h1>
+<h1>GET /api/tracking/status/{programId} from <span id="origin"></span></h1>
 <table id="results"></table>
-<script>
+<script type="module">
+import * as client from "/status-client.js";
+window.client = client;
 document.getElementById("origin").textContent = location.origin;
-// The status call: credentials so the session cookie goes along; what a script can read.
-async function callRoute(url) {
-  try {
-    const response = await fetch(url, { credentials: "include" });
-    return { status: response.status, body: await response.text() };
-  } catch (error) {
-    return { error: error.name + ": " + error.message };
-  }
-}
-// The guide's probe when callRoute threw: does the API answer at all (an opaque response)?
-async function probe(url) {
-  try {
-    const response = await fetch(url, { mode: "no-cors", credentials: "include" });
-    return { type: response.type, status: response.status };
-  } catch (error) {
-    return { error: error.name + ": " + error.message };
-  }
-}
-function setSession(user) {
-  document.cookie = user ? "session=" + user + "; path=/" : "session=; path=/; max-age=0";
-}
-function show(verdict, name, seen) {
+window.show = (verdict, name, seen) => {
   const row = document.getElementById("results").insertRow();
   row.className = verdict;
   for (const text of [verdict, name, seen]) row.insertCell().textContent = text;
-}
+};
+window.ready = true;
 </script>`;
 
-// The snapshot's JSON (after insta's header), with the time of the response as insta redacts it.
-function snapshotBody() {
-  const text = fs.readFileSync(SNAPSHOT, "utf8");
-  const json = text.slice(text.indexOf("\n---\n") + 5);
-  return JSON.stringify(JSON.parse(json));
-}
-
-function serve(port, host) {
+// The dashboard's server: the page, the client, and a sign-in that sets the session cookie as a
+// dashboard's server does (HttpOnly: no page script can read or set it).
+function serve(port) {
+  const client = clientModule();
   return new Promise((resolve, reject) => {
     const server = http.createServer((request, response) => {
-      response.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
-      response.end(PAGE);
+      const url = new URL(request.url, "http://page");
+      if (url.pathname === "/sign-in") {
+        const user = url.searchParams.get("user");
+        const domain = url.searchParams.get("domain");
+        response.writeHead(302, {
+          location: "/",
+          "set-cookie": `session=${user}; Path=/; HttpOnly; SameSite=Lax${domain ? `; Domain=${domain}` : ""}`,
+        });
+        response.end();
+      } else if (url.pathname === "/status-client.js") {
+        response.writeHead(200, { "content-type": "text/javascript", "cache-control": "no-store" });
+        response.end(client);
+      } else {
+        response.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+        response.end(PAGE);
+      }
     });
     server.once("error", reject);
-    server.listen(port, host, () => resolve(server));
+    server.listen(port, "127.0.0.1", () => resolve(server));
   });
 }
 
@@ -107,84 +132,138 @@ function closedPort() {
   });
 }
 
+// A snapshot's JSON (after insta's header), the time of the response redacted as insta does.
+function snapshot(name) {
+  const text = fs.readFileSync(path.join(ROOT, "tests/api/snapshots", `${name}.snap`), "utf8");
+  return JSON.stringify(JSON.parse(text.slice(text.indexOf("\n---\n") + 5)).data);
+}
+function redacted(document) {
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(document.lastUpdated)) return null;
+  return JSON.stringify({ ...document, lastUpdated: "[lastUpdated]" });
+}
+
+// openapi.yaml's `function` example of a status: the function's error body, from its one source.
+function functionExample(status) {
+  const document = yaml.load(fs.readFileSync(path.join(ROOT, "openapi.yaml"), "utf8"));
+  const reference = document.paths["/api/tracking/status/{programId}"].get.responses[status].$ref;
+  const response = document.components.responses[reference.split("/").pop()];
+  return response.content["application/json"].examples.function.value;
+}
+
+// template.yaml's list is the decision; local/template.yaml's equals it (tests/api/template.rs).
+function allowedHeaders() {
+  const text = fs.readFileSync(path.join(ROOT, "local/template.yaml"), "utf8");
+  const schema = yaml.DEFAULT_SCHEMA.extend(
+    ["!Ref", "!GetAtt", "!Sub", "!Equals", "!If", "!Not"].flatMap((tag) =>
+      ["scalar", "sequence"].map((kind) => new yaml.Type(tag, { kind, construct: (data) => data }))),
+  );
+  return yaml.load(text, { schema }).Resources.LocalHttpApi.Properties.CorsConfiguration.AllowHeaders;
+}
+// A plausible value of each, as the libraries that add them send it.
+const HEADER_VALUES = {
+  "content-type": "application/json",
+  traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+  tracestate: "vendor=opaque",
+  baggage: "userId=alice",
+  "sentry-trace": "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1",
+};
+
 async function main(args) {
   if (args.length !== 2) {
     console.error("usage: scripts/browser-check.js API_BASE_URL SCREENSHOT.png");
     return 2;
   }
   const started = Date.now();
-  const api = new URL(args[0]);
-  api.hostname = "localhost";
-  const base = api.origin;
+  const apiPort = new URL(args[0]).port;
+  const api = `http://${API_HOST}:${apiPort}`;
+  const offSite = `http://${OFF_SITE_API_HOST}:${apiPort}`;
+  const down = `http://${API_HOST}:${await closedPort()}`;
   const pagePort = Number(process.env.PAGE_PORT || 5173);
   const servers = [];
   let browser;
   const results = [];
   try {
-    servers.push(await serve(pagePort, "127.0.0.1"));
-    const foreign = await serve(0, "127.0.0.1");
-    servers.push(foreign);
-    const down = `http://localhost:${await closedPort()}`;
+    servers.push(await serve(pagePort));
     browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: CHROMIUM_ARGS });
     // One browser context (its own cookie jar) per session, so the checks run at once: each
     // call through sam local starts a container (~3 s), which would otherwise add up.
-    const opened = async (user, port) => {
-      const context = await browser.newContext({ viewport: { width: 1100, height: 620 } });
+    const opened = async (pageHost, user, domain) => {
+      const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
       const page = await context.newPage();
-      await page.goto(`http://localhost:${port}/`);
-      // The cookie is the page's own, host-only for localhost: sent to the API's port too.
-      await page.evaluate((name) => window.setSession(name), user);
+      const origin = `http://${pageHost}:${pagePort}`;
+      const signIn = user ? `/sign-in?user=${user}&domain=${encodeURIComponent(domain)}` : "/";
+      await page.goto(`${origin}${signIn}`);
+      await page.waitForFunction(() => window.ready === true);
       return page;
     };
-    const [owner, billing, signedOut, foreignOwner] = await Promise.all([
-      opened("user_owner", pagePort), opened("user_billing", pagePort), opened(null, pagePort),
-      opened("user_owner", foreign.address().port),
+    const [owner, billing, hostOnly, signedOut, otherPage] = await Promise.all([
+      opened(PAGE_HOST, "user_owner", COOKIE_DOMAIN),
+      opened(PAGE_HOST, "user_billing", COOKIE_DOMAIN),
+      opened(PAGE_HOST, "user_owner", ""),
+      opened(PAGE_HOST, null, ""),
+      opened(OTHER_PAGE_HOST, "user_owner", COOKIE_DOMAIN),
     ]);
 
-    const check = async (name, on, url, how, verdict) => {
-      const seen = await on.evaluate(([fn, target]) => window[fn](target), [how, url]);
+    // check(name, page, fn, args, verdict): runs window.client[fn](...args) in the page.
+    const check = async (name, on, fn, fnArgs, verdict) => {
+      let seen;
       let fine = false;
       try {
-        fine = verdict(seen);
+        seen = await on.evaluate(async ([f, a]) => {
+          const result = await window.client[f](...a);
+          // setupRows of a document, for the checks that look at the rows
+          if (result && result.kind === "document") result.rows = window.client.setupRows(result.document);
+          return result;
+        }, [fn, fnArgs]);
+        fine = verdict(seen) === true;
       } catch (error) {
-        fine = false;
+        seen = seen || { exception: String(error) };
       }
       return { name, fine, seen: JSON.stringify(seen) };
     };
-    const expected200 = snapshotBody();
-    const route = `${base}${ROUTE}/42`;
+    const unreadable = (seen) => seen.kind === "unreadable" && seen.reason.startsWith("TypeError");
+    const program42 = snapshot("program_42");
+    const program9 = snapshot("program_9_next_steps");
+    const forbidden = JSON.stringify(functionExample(403).error);
+    const headerChecks = allowedHeaders().map((header) =>
+      check(`allowed header ${header}: preflighted, then the 200`, owner, "getStatus",
+        [api, "42", { headers: { [header]: HEADER_VALUES[header] ?? "1" } }],
+        (seen) => seen.kind === "document" && redacted(seen.document) === program42));
     const checks = await Promise.all([
-      check("session=user_owner: the 200 body is tests/api/snapshots/program_42.snap", owner,
-        route, "callRoute", (seen) => {
-          const body = JSON.parse(seen.body);
-          // The time of the response, as the snapshot redacts it; anything else must be equal.
-          if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(body.data.lastUpdated)) return false;
-          body.data.lastUpdated = "[lastUpdated]";
-          return seen.status === 200 && JSON.stringify(body) === expected200;
-        }),
-      check("session=user_billing: the contract's 403 body", billing, route, "callRoute",
-        (seen) => seen.status === 403 && seen.body ===
-          '{"data":null,"error":{"status":403,"name":"ForbiddenError",' +
-          '"message":"You do not have tracking:read permission on this program","details":{}}}'),
-      check("session=user_owner from a foreign origin: blocked (TypeError)", foreignOwner, route,
-        "callRoute", (seen) => seen.error.startsWith("TypeError:")),
-      check("no session cookie: the gateway's 401 is unreadable (TypeError)", signedOut, route,
-        "callRoute", (seen) => seen.error.startsWith("TypeError:")),
-      check("no session cookie: the no-cors probe gets an answer (API reachable)", signedOut, route,
-        "probe", (seen) => seen.type === "opaque" && seen.status === 0),
-      check("API down: the no-cors probe rejects (network down)", signedOut, `${down}${ROUTE}/42`,
-        "probe", (seen) => seen.error.startsWith("TypeError:")),
+      check(`Domain=${COOKIE_DOMAIN || "(host-only)"} cookie, API on ${API_HOST}: the 200 is program_42.snap`,
+        owner, "getStatus", [api, "42"],
+        (seen) => seen.kind === "document" && redacted(seen.document) === program42),
+      check("?include=nextSteps, program 9: program_9_next_steps.snap; payments complete with a next step",
+        owner, "getStatus", [api, "9", { include: ["nextSteps"] }],
+        (seen) => seen.kind === "document" && redacted(seen.document) === program9 &&
+          seen.rows[2].status === "complete" && seen.rows[2].next !== null && seen.rows[3].status === null),
+      ...headerChecks,
+      check("a header the API does not allow (x-not-allowed): the preflight fails, a TypeError", owner,
+        "getStatus", [api, "42", { headers: { "x-not-allowed": "1" } }], unreadable),
+      check("session=user_billing: the function's 403, openapi.yaml's example", billing, "getStatus", [api, "42"],
+        (seen) => seen.kind === "error" && seen.status === 403 && JSON.stringify(seen.error) === forbidden),
+      check(`host-only cookie on ${PAGE_HOST}: not sent to ${API_HOST}, a TypeError`, hostOnly, "getStatus",
+        [api, "42"], unreadable),
+      check(`API off-site on ${OFF_SITE_API_HOST}: the cookie is not sent, a TypeError`, owner, "getStatus",
+        [offSite, "42"], unreadable),
+      check(`a page on ${OTHER_PAGE_HOST}, an origin the API does not allow: a TypeError`, otherPage,
+        "getStatus", [api, "42"], unreadable),
+      check("signed out: the gateway's 401 is unreadable (a TypeError)", signedOut, "getStatus", [api, "42"],
+        unreadable),
+      check("signed out: the no-cors probe gets an answer (API reachable)", signedOut, "probe", [api, "42"],
+        (seen) => seen === "answered"),
+      check("API down: the no-cors probe rejects (network down)", signedOut, "probe", [down, "42"],
+        (seen) => seen === "no answer"),
     ]);
     for (const { name, fine, seen } of checks) {
       results.push(fine);
       console.log(`${fine ? "ok  " : "FAIL"}  ${name}\n      ${seen.slice(0, fine ? 160 : 800)}`);
-      await owner.evaluate(([v, n, t]) => window.show(v, n, t), [fine ? "ok" : "FAIL", name, seen]);
+      await owner.evaluate(([v, n, t]) => window.show(v, n, t), [fine ? "ok" : "FAIL", name, seen.slice(0, 400)]);
     }
-    const page = owner;
 
     const screenshot = path.resolve(args[1]);
     fs.mkdirSync(path.dirname(screenshot), { recursive: true });
-    await page.screenshot({ path: screenshot, fullPage: true });
+    await owner.screenshot({ path: screenshot, fullPage: true });
     console.log(`screenshot: ${path.relative(process.cwd(), screenshot)}`);
   } catch (error) {
     console.log(`FAIL  the browser check could not run: ${error.stack || error}`);

@@ -216,3 +216,21 @@ ensure_browser() {
   fi
   export NODE_PATH="$LOCAL/browser/node_modules"
 }
+
+# ensure_typescript_tools: the tools of clients/typescript (scripts/typescript-check.sh, and
+# scripts/browser-check.js, which transpiles the client for its page and reads openapi.yaml with
+# js-yaml), pinned with every dependency by clients/typescript/package-lock.json, installed with
+# `npm ci` into .local/typescript when the lock there differs; puts their bin/ on PATH and their
+# modules on NODE_PATH.
+ensure_typescript_tools() {
+  local dir="$LOCAL/typescript"
+  if ! cmp -s "$ROOT/clients/typescript/package-lock.json" "$dir/package-lock.json" ||
+    ! [ -x "$dir/node_modules/.bin/tsc" ]; then
+    log "installing clients/typescript's tools (npm ci: openapi-typescript, typescript, js-yaml) into .local/typescript"
+    mkdir -p "$dir"
+    cp "$ROOT/clients/typescript/package.json" "$ROOT/clients/typescript/package-lock.json" "$dir/"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+  export PATH="$dir/node_modules/.bin:$PATH"
+  export NODE_PATH="$dir/node_modules${NODE_PATH:+:$NODE_PATH}"
+}

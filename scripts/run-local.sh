@@ -8,8 +8,11 @@
 #   scripts/run-local.sh --api   sam local start-api on 127.0.0.1:3000: the HTTP API route of
 #                                local/template.yaml behind a local session authorizer
 #                                (cookie session=<userId>), the release build in a container;
-#                                checks ten requests, then serves (scripts/start-api-check.sh).
+#                                checks its requests, then serves (scripts/start-api-check.sh).
 #                                Needs Docker: installed (Debian, root) and started if missing.
+#   Both run the stream poller, so a test click or lead written into the events table shows in
+#   the status a moment later: in another shell,
+#     AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 cargo run --quiet --bin test-event -- lead 42
 #
 #   DYNAMODB_PORT (default 8000)  where DynamoDB Local listens
 #   LAMBDA_PORT   (default 9000)  where cargo lambda watch listens
@@ -65,6 +68,8 @@ POLLER_PID=$!
 
 log "serving the function on 127.0.0.1:$lambda_port; in another shell:"
 log "  .local/venv/bin/cargo-lambda lambda invoke tracking-status -A 127.0.0.1 -P $lambda_port --data-file events/http-200-member.json"
+log "a test click or lead, as the tracker writes it (the status shows it within a second):"
+log "  AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$dynamodb_port cargo run --quiet --bin test-event -- lead 42"
 cargo lambda watch --locked --invoke-address 127.0.0.1 --invoke-port "$lambda_port" &
 WATCH_PID=$!
 wait "$WATCH_PID"

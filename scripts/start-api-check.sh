@@ -3,15 +3,19 @@
 # GET /api/tracking/status/{programId} from local/template.yaml — the same function, built the
 # same way, behind a LOCAL-ONLY session authorizer (local/authorizer/: cookie session=<userId>
 # becomes the authorizer context {userId}, as the dashboard's real authorizer gives) — against
-# DynamoDB Local with the example fixture. Starts everything on free ports, checks the status
-# and body of each request of scripts/start-api-requests.py, and stops everything.
+# DynamoDB Local with the example fixture, and the stream poller that feeds the test-event view
+# (as scripts/run-local.sh runs it). Starts everything on free ports, checks the status and body
+# of each request of scripts/start-api-requests.py (the last one: a test lead written into the
+# events table with dev/'s `test-event`, as the tracker writes it, shows in the route), and stops
+# everything.
 #
 #   scripts/start-api-check.sh
 #
 # Then runs the console examples of README.md and docs/*.md against 127.0.0.1:3000 and compares
 # their output (scripts/readme-examples.py), and the browser check (scripts/browser-check.js:
-# headless Chromium, a page on http://localhost:5173 calling the route with fetch; its
-# screenshot: target/browser/route.png; 5173 must be free; not with SERVE=1).
+# headless Chromium, a page on http://app.example.test:5173 calling the route on
+# http://api.example.test:<port> with fetch, both names mapped to loopback; its screenshot:
+# target/browser/route.png; 5173 must be free; not with SERVE=1).
 #
 # API_PORT / DYNAMODB_PORT choose the ports; WARM_CONTAINERS=EAGER|LAZY is passed to
 # start-api (default: none, a fresh container per invocation, as `sam local invoke`);
@@ -28,6 +32,7 @@ work="$ROOT/.aws-sam/start-api"
 mkdir -p "$work" "$LOCAL"
 
 cleanup() {
+  [ -n "${POLLER_PID:-}" ] && kill "$POLLER_PID" 2>/dev/null && wait "$POLLER_PID" 2>/dev/null
   if [ -n "${API_PID:-}" ] && kill -0 "$API_PID" 2>/dev/null; then
     # SIGTERM: a command started with & by a script ignores SIGINT, and SAM (Python) keeps it
     # ignored. The containers SAM leaves behind are removed just below, by id.
@@ -52,6 +57,7 @@ browser=1
 [ "${SERVE:-0}" = 1 ] && browser=0
 if [ "$browser" = 1 ]; then
   ensure_browser
+  ensure_typescript_tools
   ensure_port_free "${PAGE_PORT:-5173}" "the browser check's page (an origin local/template.yaml allows)" PAGE_PORT
 fi
 ensure_docker
@@ -71,6 +77,14 @@ for function in TrackingStatusFunction LocalSessionAuthorizerFunction; do
 done
 
 start_dynamodb_for_containers "$work/env.json"
+# The event source mapping's stand-in, on the events table's stream (docs/development.md, "The
+# test-event view locally"): the indexer runs on the host, against the same DynamoDB Local.
+cargo build --locked --quiet -p test-event-indexer
+poller="$(dev_program stream-poller)"
+TEST_EVENT_PROGRAM="$(dev_program test-event)"
+export TEST_EVENT_PROGRAM AWS_ENDPOINT_URL_DYNAMODB="$DYNAMODB_HOST_ENDPOINT"
+"$poller" "${CARGO_TARGET_DIR:-$ROOT/target}/debug/test-event-indexer" "$work/test-event-indexer.log" &
+POLLER_PID=$!
 SAM_BEFORE="$(sam_containers)"
 
 now_ms() { local t="${EPOCHREALTIME/[.,]/}"; echo $((t / 1000)); }
@@ -116,6 +130,8 @@ if [ "${SERVE:-0}" = 1 ]; then
   url="$base/api/tracking/status"
   log "serving GET $url/{programId} (cookie session=<userId>); Ctrl-C stops everything. Try:"
   log "  curl -s -b session=user_owner $url/42"
+  log "a test click or lead, as the tracker writes it (the status shows it within a second):"
+  log "  AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_HOST_ENDPOINT cargo run --quiet --bin test-event -- lead 42"
   log "a change to the code needs a restart (sam build); scripts/run-local.sh without --api rebuilds on every change"
   wait "$API_PID"
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test. Installs what it needs (DynamoDB Local, cargo-lambda, the SAM CLI with cfn-lint,
-# an OpenAPI validator, checkov, cargo-deny, playwright-core, under .local/; Docker, Chromium for
+# an OpenAPI validator, checkov, cargo-deny, playwright-core, the TypeScript client's tools
+# (openapi-typescript, typescript), under .local/; Docker, Chromium for
 # step 9's browser check, qemu-user and the arm64 glibc, when they are missing, as root with
 # apt-get), starts DynamoDB Local on a free loopback port, and runs, failing fast, with
 # rust-toolchain.toml's compiler and Cargo.lock as committed (every cargo build has --locked;
@@ -69,12 +70,13 @@ port="$(free_port)"
 start_dynamodb_local "$port"
 export TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
 
-step "1. cfn-lint template.yaml local/template.yaml; sam validate --lint; checkov; transform-check; openapi-spec-validator"
+step "1. cfn-lint template.yaml local/template.yaml; sam validate --lint; checkov; transform-check; openapi-spec-validator; typescript-check"
 cfn-lint template.yaml local/template.yaml
 sam validate --lint
 run_checkov
 "$LOCAL/venv/bin/python" scripts/transform-check.py
 openapi-spec-validator openapi.yaml
+bash scripts/typescript-check.sh
 
 step "2. cargo fmt --check; cargo clippy -D warnings; cargo deny (workspace, then local/authorizer)"
 cargo fmt --all -- --check

@@ -180,7 +180,8 @@ for profile in ("default", "prod"):
     source = source_template()
     check(output.get("Rules") == source.get("Rules"), f"{profile}: SAM's transform changed or dropped Rules")
     check(
-        list(source.get("Rules", {})) == ["ProdPagesSomeone", "EventsStreamMatchesEventsTable"],
+        list(source.get("Rules", {}))
+        == ["ProdPagesSomeone", "EventsStreamMatchesEventsTable", "ApiDomainNeedsItsCertificate"],
         f"rules: {list(source.get('Rules', {}))}",
     )
     # As the profile is, then with an empty and with a given topic: only prod without one is refused.
@@ -196,6 +197,17 @@ for profile in ("default", "prod"):
         expected = [] if bool(table) == bool(stream) else ["EventsStreamMatchesEventsTable"]
         refused = refused_by(source, values)
         check(refused == expected, f"table {table!r}, stream {stream!r}: refused by {refused}, expected {expected}")
+    # The custom domain: its certificate with it or neither; a hosted zone only with a domain.
+    CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/abc"
+    for domain, certificate, zone, fine in (
+        ("", "", "", True), ("api.example.com", CERTIFICATE, "", True),
+        ("api.example.com", CERTIFICATE, "Z123ABC", True), ("api.example.com", "", "", False),
+        ("", CERTIFICATE, "", False), ("", "", "Z123ABC", False),
+    ):
+        values = {**with_topic, "ApiDomainName": domain, "ApiCertificateArn": certificate, "ApiHostedZoneId": zone}
+        refused = refused_by(source, values)
+        expected = [] if fine else ["ApiDomainNeedsItsCertificate"]
+        check(refused == expected, f"domain {domain!r}, certificate {certificate!r}, zone {zone!r}: refused by {refused}")
     as_shipped = "refused until AlarmTopicArn is set" if refused_by(source, parameters) else "deploys"
     print(f"transform-check: {profile} profile (Environment={environment}): {as_shipped}")
 
@@ -265,6 +277,14 @@ for profile in ("default", "prod"):
             "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
         },
         f"route throttling: {stage.get('DefaultRouteSettings')}",
+    )
+
+    # The custom domain's mapping (created only with ApiDomainName) maps that one stage.
+    mapping = resources["ApiDomainMapping"]
+    check(mapping.get("Condition") == "HasApiDomain", "the domain mapping is not conditional on HasApiDomain")
+    check(
+        mapping["Properties"]["Stage"] == {"Ref": next(iter(stages))},
+        f"the domain maps {mapping['Properties']['Stage']}, not the stage {next(iter(stages))}",
     )
 
     for function in ("TrackingStatusFunction", "TestEventIndexerFunction"):

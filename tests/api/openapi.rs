@@ -1,9 +1,11 @@
-//! `openapi.yaml` describes what the handler really answers: every status of the
-//! contract, produced by the real handler over DynamoDB Local, validates against
-//! the document's schema for that status, headers included. The statuses only API
-//! Gateway gives (429, 503, 504) and API Gateway's bodies of the others are held
-//! by their examples here; scripts/start-api-requests.py compares the bodies
-//! `sam local start-api` really returns with those examples.
+//! `openapi.yaml`, the field-level specification, describes what the handler
+//! really answers: every status of the contract, produced by the real handler
+//! over DynamoDB Local, validates against the document's schema for that
+//! status, headers included, and each `function` example is the handler's body
+//! byte for byte. The statuses only API Gateway gives (429, 503, 504) and API
+//! Gateway's bodies of the others are held by their examples here;
+//! scripts/start-api-requests.py compares what `sam local start-api` really
+//! returns with them where the emulator gives the deployed body.
 
 use crate::common;
 
@@ -57,8 +59,10 @@ fn responses(document: &Value) -> Vec<(u16, &Value)> {
 
 const GATEWAY_MESSAGE: &str = "#/components/schemas/GatewayMessage";
 
-/// Checks a response against the document's description of its status.
-fn assert_conforms(document: &Value, response: Response<Body>) -> u16 {
+/// Checks a response against the document's description of its status; an
+/// error equal to the document's `function` example of that status is recorded
+/// in `matched` (so a test can require that every such example was produced).
+fn assert_conforms(document: &Value, response: Response<Body>, matched: &mut Vec<u16>) -> u16 {
     let status = response.status().as_u16();
     let operation = &document["paths"]["/api/tracking/status/{programId}"]["get"];
     let described = resolve(document, &operation["responses"][status.to_string()]);
@@ -92,12 +96,16 @@ fn assert_conforms(document: &Value, response: Response<Body>) -> u16 {
     );
     if status != 200 {
         assert_eq!(body["error"]["status"], status);
-        // The function's own body, where the document shows it beside API Gateway's.
-        if let Some(example) = content["examples"]["function"].get("value") {
+        // The function's own body, as the document shows it: equal whenever it is
+        // the same error (a 400 has two).
+        if let Some(example) = content["examples"]["function"].get("value")
+            && example["error"]["message"] == body["error"]["message"]
+        {
             assert_eq!(
                 &body, example,
                 "{status}: the document's `function` example"
             );
+            matched.push(status);
         }
     }
     status
@@ -134,10 +142,6 @@ async fn every_status_conforms_to_openapi_yaml() {
         (request_as(Some("user_billing"), "42"), 403),
         (request_as(Some("user_dev"), "43"), 404),
         (request_as(Some("user_nobody"), "42"), 404),
-        (
-            with_method(request_as(Some("user_dev"), "42"), "DELETE"),
-            405,
-        ),
         (request_as(Some("user_dev"), "500"), 500),
         (
             with_include(request_as(Some("user_dev"), "42"), "nextSteps"),
@@ -149,11 +153,24 @@ async fn every_status_conforms_to_openapi_yaml() {
         ),
     ];
     let mut seen = Vec::new();
+    let mut matched = Vec::new();
     for (request, expected) in cases {
-        let status = assert_conforms(&document, handle(&store, request).await);
+        let status = assert_conforms(&document, handle(&store, request).await, &mut matched);
         assert_eq!(status, expected);
         seen.push(status);
     }
+    // every `function` example is an answer the handler gave
+    let mut with_example: Vec<u16> = responses(&document)
+        .into_iter()
+        .filter(|(_, response)| {
+            response["content"]["application/json"]["examples"]["function"].is_object()
+        })
+        .map(|(status, _)| status)
+        .collect();
+    with_example.sort();
+    matched.sort();
+    matched.dedup();
+    assert_eq!(matched, with_example, "the `function` examples produced");
     // every response the document lists for the function was produced; the
     // statuses only API Gateway gives are held by their examples (below)
     let mut listed: Vec<u16> = responses(&document)
@@ -197,7 +214,7 @@ fn every_error_example_is_the_function_s_or_api_gateway_s() {
         }
     }
     gateway_statuses.dedup();
-    assert_eq!(gateway_statuses, [401, 403, 429, 500, 503, 504]);
+    assert_eq!(gateway_statuses, [401, 403, 404, 429, 500, 503, 504]);
     // The two shapes are closed: neither accepts the other's members.
     assert!(!gateway.is_valid(&json!({"message": "Unauthorized", "data": null})));
     assert!(!gateway.is_valid(&json!({"message": ""})));
@@ -224,19 +241,130 @@ async fn next_steps_responses_conform_to_openapi_yaml() {
         for item in body["data"]["nextSteps"].as_array().unwrap() {
             codes.push(item["code"].as_str().unwrap().to_string());
         }
-        assert_eq!(assert_conforms(&document, response), 200, "{program_id}");
+        assert_eq!(
+            assert_conforms(&document, response, &mut Vec::new()),
+            200,
+            "{program_id}"
+        );
     }
     codes.sort();
     codes.dedup();
     // together, the fixtures' programs give every code the document lists
-    let mut all: Vec<String> = document["components"]["schemas"]["NextStepCode"]["enum"]
+    let mut all: Vec<String> = next_step_codes(&document).into_keys().collect();
+    all.sort();
+    assert_eq!(codes, all);
+}
+
+/// The next-step codes of openapi.yaml, each with its schema's name: the
+/// discriminator's mapping, which must be exactly the `oneOf`'s schemas, each
+/// with its own `code` const (what a generator's union is discriminated on).
+fn next_step_codes(document: &Value) -> std::collections::BTreeMap<String, String> {
+    let next_step = &document["components"]["schemas"]["NextStep"];
+    assert_eq!(next_step["discriminator"]["propertyName"], "code");
+    let mapping = next_step["discriminator"]["mapping"].as_object().unwrap();
+    let variants: std::collections::BTreeSet<&str> = next_step["oneOf"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|code| code.as_str().unwrap().to_string())
+        .map(|variant| variant["$ref"].as_str().unwrap())
         .collect();
-    all.sort();
-    assert_eq!(codes, all);
+    let mapped: std::collections::BTreeSet<&str> =
+        mapping.values().map(|r| r.as_str().unwrap()).collect();
+    assert_eq!(mapped.len(), mapping.len(), "two codes map to one schema");
+    assert_eq!(mapped, variants, "the mapping and the oneOf");
+    mapping
+        .iter()
+        .map(|(code, reference)| {
+            let reference = reference.as_str().unwrap();
+            let schema = document
+                .pointer(reference.trim_start_matches('#'))
+                .unwrap_or_else(|| panic!("dangling {reference}"));
+            assert_eq!(schema["properties"]["code"]["const"], **code, "{reference}");
+            let name = reference.rsplit('/').next().unwrap().to_string();
+            (code.clone(), name)
+        })
+        .collect()
+}
+
+/// The function's 405 (a method other than GET): the deployed route passes only
+/// GET, so it is not among the operation's responses, but its body is one of
+/// the document's errors, with `Allow: GET` as MethodNotAllowed says.
+#[tokio::test]
+async fn the_405_is_a_documented_error_outside_the_get_operation() {
+    let document = openapi();
+    assert!(
+        responses(&document)
+            .iter()
+            .all(|(status, _)| *status != 405)
+    );
+    let store = seeded_store(EXAMPLE_FIXTURE).await;
+    let response = handle(
+        &store,
+        with_method(request_as(Some("user_dev"), "42"), "DELETE"),
+    )
+    .await;
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "GET");
+    let (_, body) = common::read(response);
+    let errors = validator(&document, &json!("#/components/schemas/ErrorResponse"));
+    assert!(errors.is_valid(&body), "{body}");
+    let method = validator(&document, &json!("#/components/schemas/MethodNotAllowed"));
+    assert!(method.is_valid(&body["error"]), "{body}");
+}
+
+/// The path parameter's pattern admits exactly the ids the server admits (no
+/// 400), at every edge of the range: a client that validates with it never
+/// sends an id the server refuses, nor refuses one it serves.
+#[tokio::test]
+async fn the_program_id_pattern_is_what_the_server_admits() {
+    let document = openapi();
+    let parameters = document["paths"]["/api/tracking/status/{programId}"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let program_id = parameters
+        .iter()
+        .find(|parameter| parameter["name"] == "programId")
+        .unwrap();
+    let pattern = regex::Regex::new(program_id["schema"]["pattern"].as_str().unwrap()).unwrap();
+    let store = seeded_store(EXAMPLE_FIXTURE).await;
+    let max = 9_007_199_254_740_991_u64;
+    let mut ids: Vec<String> = [
+        1,
+        9,
+        10,
+        42,
+        999_999_999_999_999,
+        1_000_000_000_000_000,
+        8_999_999_999_999_999,
+        9_000_000_000_000_000,
+        9_006_999_999_999_999,
+        9_007_099_999_999_999,
+        9_007_199_254_739_999,
+        9_007_199_254_740_899,
+        9_007_199_254_740_989,
+        max - 1,
+        max,
+        max + 1,
+        max + 9,
+        9_007_199_254_741_000,
+        9_007_199_255_000_000,
+        9_099_999_999_999_999,
+        9_999_999_999_999_999,
+        10_000_000_000_000_000,
+        u64::MAX,
+    ]
+    .iter()
+    .map(u64::to_string)
+    .collect();
+    ids.extend(["", "0", "00", "042", "-1", "+1", "4a", "%34%32", "1.0"].map(String::from));
+    for id in ids {
+        let (status, _) = common::read(handle(&store, request_as(Some("user_dev"), &id)).await);
+        assert_eq!(
+            pattern.is_match(&id),
+            status != 400,
+            "{id}: the pattern and the server (status {status}) disagree"
+        );
+    }
 }
 
 #[tokio::test]

@@ -634,3 +634,110 @@ fn the_indexer_builds_its_binary_and_its_alarm_reads_its_metric() {
         indexer(&template)["Environment"]["Variables"]["METRICS_NAMESPACE"]
     );
 }
+
+/// The custom domain the dashboard calls (docs/dashboard.md, "Where the API lives"): every one
+/// of its resources and outputs exists only with `ApiDomainName` (all three parameters default to
+/// empty, so the stack deploys as without them), maps the HTTP API's stage at the domain's root,
+/// and the alias record needs the hosted zone too.
+#[test]
+fn the_custom_domain_is_optional_and_maps_the_route() {
+    let template = template();
+    for name in ["ApiDomainName", "ApiCertificateArn", "ApiHostedZoneId"] {
+        assert_eq!(parameter(&template, name)["Default"], "", "{name}");
+        let pattern = allowed_pattern(
+            parameter(&template, name)["AllowedPattern"]
+                .as_str()
+                .unwrap(),
+        );
+        assert!(pattern.is_match(""), "{name} refuses its default");
+    }
+    let domain = allowed_pattern(
+        parameter(&template, "ApiDomainName")["AllowedPattern"]
+            .as_str()
+            .unwrap(),
+    );
+    assert!(domain.is_match("api.example.com"));
+    for refused in [
+        "https://api.example.com",
+        "api.example.com/",
+        "api.example.com:443",
+        "API.example.com",
+        "*.example.com",
+        "localhost",
+    ] {
+        assert!(!domain.is_match(refused), "{refused:?} is accepted");
+    }
+
+    let conditional = |name: &str| {
+        resource(&template, name)["Condition"]
+            .as_str()
+            .map(str::to_string)
+    };
+    assert_eq!(conditional("ApiDomain").as_deref(), Some("HasApiDomain"));
+    assert_eq!(
+        conditional("ApiDomainMapping").as_deref(),
+        Some("HasApiDomain")
+    );
+    assert_eq!(
+        conditional("ApiDomainRecord").as_deref(),
+        Some("HasApiDomainRecord")
+    );
+    let mapping = &resource(&template, "ApiDomainMapping")["Properties"];
+    assert_eq!(reference(&mapping["ApiId"]), "DashboardHttpApi");
+    assert_eq!(reference(&mapping["DomainName"]), "ApiDomain");
+    assert!(
+        mapping.get("ApiMappingKey").is_none(),
+        "mapped under a path: the route would not be /api/tracking/status/..."
+    );
+    let domain_config =
+        &resource(&template, "ApiDomain")["Properties"]["DomainNameConfigurations"][0];
+    assert_eq!(domain_config["EndpointType"], "REGIONAL");
+    assert_eq!(
+        reference(&domain_config["CertificateArn"]),
+        "ApiCertificateArn"
+    );
+
+    // Every output that names the domain exists only with it; the others never mention it.
+    let outputs = template["Outputs"].as_mapping().unwrap();
+    let mut on_the_domain = Vec::new();
+    for (name, output) in outputs {
+        let text = format!("{:?}", output["Value"]);
+        if text.contains("ApiDomain") {
+            assert_eq!(output["Condition"], "HasApiDomain", "{name:?}");
+            on_the_domain.push(name.as_str().unwrap());
+        }
+    }
+    assert_eq!(
+        on_the_domain,
+        ["ApiDomainUrl", "ApiDomainStatusEndpoint", "ApiDomainTarget"]
+    );
+    // No resource outside the three names the domain's parameters or resources.
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        if !name.starts_with("ApiDomain") {
+            assert!(
+                !format!("{resource:?}").contains("ApiDomain"),
+                "{name} depends on the custom domain"
+            );
+        }
+    }
+}
+
+/// The request headers a dashboard's fetch may send beyond the CORS-safelisted ones (the
+/// decision in docs/dashboard.md, "Headers") are the same deployed and local, where the browser
+/// check preflights each of them.
+#[test]
+fn deployed_and_local_cors_allow_the_same_headers() {
+    let headers = |template: &Value, api: &str| -> Vec<String> {
+        strings(&resource(template, api)["Properties"]["CorsConfiguration"]["AllowHeaders"])
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    };
+    let deployed = headers(&template(), "DashboardHttpApi");
+    assert!(
+        deployed.contains(&"content-type".to_string()),
+        "{deployed:?}"
+    );
+    assert_eq!(headers(&local_template(), "LocalHttpApi"), deployed);
+}
