@@ -14,12 +14,16 @@
 
 use std::future::Future;
 
-pub mod backfill;
-
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use tracking_status::store::dynamodb::view::{Item, Unreadable, view_entry};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
 use tracking_status::telemetry::UNREADABLE_TEST_EVENTS;
+
+/// The view's writer side (`ViewEntry`, `view_entry`, `Unreadable`), through this
+/// library: `tracking-ops` imports it from here, so moving it touches this line only.
+pub use tracking_status::store::dynamodb::view;
+use view::{Item, Unreadable, view_entry};
 
 /// One write to the view.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,9 +73,7 @@ pub fn plan(record: &EventRecord) -> Plan {
     plan
 }
 
-fn entry_of(
-    image: &serde_dynamo::Item,
-) -> Result<Option<tracking_status::store::dynamodb::view::ViewEntry>, Unreadable> {
+fn entry_of(image: &serde_dynamo::Item) -> Result<Option<view::ViewEntry>, Unreadable> {
     if image.is_empty() {
         return Ok(None);
     }
@@ -86,6 +88,44 @@ pub struct WriteError(pub String);
 /// The view table's two writes.
 pub trait View {
     fn apply(&self, change: &Change) -> impl Future<Output = Result<(), WriteError>>;
+}
+
+/// The view table through the SDK, with the SDK's retries: what still fails is
+/// reported to Lambda, which retries the record. The function's (`main.rs`) and
+/// the adoption rehearsal's (`tracking-ops`'s tests) one writer.
+pub struct DynamoView {
+    pub client: Client,
+    pub table: String,
+}
+
+impl View for DynamoView {
+    async fn apply(&self, change: &Change) -> Result<(), WriteError> {
+        let operation = match change {
+            Change::Delete(_) => "DeleteItem",
+            Change::Put(_) => "PutItem",
+        };
+        let failed = |cause: String| WriteError(format!("{operation} {}: {cause}", self.table));
+        match change {
+            Change::Delete(key) => self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key.clone()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|error| failed(DisplayErrorContext(error).to_string())),
+            Change::Put(item) => self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item.clone()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|error| failed(DisplayErrorContext(error).to_string())),
+        }
+    }
 }
 
 /// Applies a batch in order and answers which records Lambda must retry: the

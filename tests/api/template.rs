@@ -506,9 +506,19 @@ fn the_indexer_reads_the_events_stream_with_both_images() {
     );
     let (tag, choice) = tagged(&mapping["EventSourceArn"]);
     assert_eq!(tag, "!If");
+    // Chosen by the condition the created table has, so the two cannot drift apart.
+    assert_eq!(
+        choice[0].as_str(),
+        resource(&template, "EventsTable")["Condition"].as_str()
+    );
     assert_eq!(tagged(&choice[1]).0, "!GetAtt");
     assert_eq!(tagged(&choice[1]).1, "EventsTable.StreamArn");
-    assert_eq!(reference(&choice[2]), "ExistingEventsStreamArn");
+    // Otherwise the ARN given (no ARN with an existing table is the rule's refusal).
+    let (tag, given) = tagged(&choice[2]);
+    assert_eq!(tag, "!If");
+    assert_eq!(given[0], "NoEventsStreamArn");
+    assert_eq!(reference(&given[1]), "AWS::NoValue");
+    assert_eq!(reference(&given[2]), "ExistingEventsStreamArn");
 
     let statements = indexer(&template)["Policies"][0]["Statement"]
         .as_sequence()
@@ -633,4 +643,89 @@ fn the_indexer_builds_its_binary_and_its_alarm_reads_its_metric() {
         alarm["Namespace"],
         indexer(&template)["Environment"]["Variables"]["METRICS_NAMESPACE"]
     );
+}
+
+/// A failed first create leaves no table behind: every table is deleted when the stack
+/// operation that created it rolls back, and retained otherwise (a stack delete, a
+/// replacement); the docs say so in those words.
+#[test]
+fn a_failed_first_create_deletes_the_tables_it_made_and_later_ones_are_retained() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().unwrap();
+    let tables: Vec<(&str, &Value)> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::DynamoDB::Table")
+        .map(|(name, r)| (name.as_str().unwrap(), r))
+        .collect();
+    assert_eq!(tables.len(), 6);
+    for (name, table) in tables {
+        assert_eq!(table["DeletionPolicy"], "RetainExceptOnCreate", "{name}");
+        assert_eq!(table["UpdateReplacePolicy"], "Retain", "{name}");
+    }
+    let docs =
+        std::fs::read_to_string(format!("{}/docs/operations.md", env!("CARGO_MANIFEST_DIR")))
+            .unwrap();
+    assert!(docs.contains("`DeletionPolicy: RetainExceptOnCreate`"), "docs/operations.md does not say it");
+}
+
+/// Who lets API Gateway invoke the authorizer is a parameter: SAM adds no permission of its
+/// own, and the stack's permission exists exactly when the parameter says `stack`, scoped to
+/// this API's authorizers.
+#[test]
+fn the_authorizer_permission_is_the_stacks_only_when_the_parameter_says_so() {
+    let template = template();
+    let authorizer =
+        &resource(&template, "DashboardHttpApi")["Properties"]["Auth"]["Authorizers"]["SessionAuthorizer"];
+    assert_eq!(authorizer["EnableFunctionDefaultPermissions"], false);
+    let choice = parameter(&template, "AuthorizerInvokePermission");
+    assert_eq!(strings(&choice["AllowedValues"]), ["stack", "owner"]);
+    assert_eq!(choice["Default"], "stack");
+    let (tag, equals) = tagged(&template["Conditions"]["StackAddsAuthorizerPermission"]);
+    assert_eq!(tag, "!Equals");
+    assert_eq!(reference(&equals[0]), "AuthorizerInvokePermission");
+    assert_eq!(equals[1], "stack");
+
+    let permission = resource(&template, "SessionAuthorizerInvokePermission");
+    assert_eq!(permission["Condition"], "StackAddsAuthorizerPermission");
+    let properties = &permission["Properties"];
+    assert_eq!(reference(&properties["FunctionName"]), "SessionAuthorizerFunctionArn");
+    assert_eq!(properties["Principal"], "apigateway.amazonaws.com");
+    let (tag, source) = tagged(&properties["SourceArn"]);
+    assert_eq!(tag, "!Sub");
+    assert!(
+        source.as_str().unwrap().ends_with(":${DashboardHttpApi}/authorizers/*"),
+        "{source:?}"
+    );
+}
+
+/// Every log group, the indexer's pieces and the API's id are outputs: the runbooks name
+/// physical names.
+#[test]
+fn every_log_group_and_the_indexers_resources_are_outputs() {
+    let template = template();
+    let outputs = template["Outputs"].as_mapping().unwrap();
+    let referenced: BTreeSet<String> = outputs
+        .values()
+        .filter_map(|output| match &output["Value"] {
+            value @ Value::Tagged(_) if tagged(value).0 == "!Ref" => {
+                Some(reference(value).to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    let resources = template["Resources"].as_mapping().unwrap();
+    for (name, resource) in resources {
+        let name = name.as_str().unwrap();
+        if resource["Type"] == "AWS::Logs::LogGroup"
+            || [
+                "TestEventIndexerFunction",
+                "TestEventIndexerMapping",
+                "IndexerFailureQueue",
+                "DashboardHttpApi",
+            ]
+            .contains(&name)
+        {
+            assert!(referenced.contains(name), "{name} is not an output");
+        }
+    }
 }

@@ -1,8 +1,7 @@
-//! `backfill [--dry-run] [--segments N] [--page-size N] [--max-read-units-per-second R]
-//! [--price-per-million-reads P] [--checkpoint FILE]`: writes the test-event view's
-//! entries of the events already in the events table (`test_event_indexer::backfill`),
-//! with the functions' table variables and AWS configuration. Prints the estimated
-//! cost first, then a progress line; resumable from the checkpoint after a kill.
+//! `tracking-ops backfill`: writes the test-event view's entries of the events
+//! already in the events table (`backfill`). Both tables are required, printed,
+//! and described (keys included) before the first read that costs anything; then
+//! the estimate, a progress line, and a summary. Resumable from its checkpoint.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,12 +9,35 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use test_event_indexer::backfill::{Counts, Options, estimate, run};
-use tracking_status::config::TableNames;
-use tracking_status::sdk::sdk_config_loader;
+use aws_sdk_dynamodb::Client;
 
-const USAGE: &str = "usage: backfill [--dry-run] [--segments N] [--page-size N] \
-    [--max-read-units-per-second R] [--price-per-million-reads P] [--checkpoint FILE]";
+use crate::backfill::{Counts, Options, Tables, estimate, run};
+use crate::preflight::{describe, key_problems, spec_of};
+use crate::settings::TableName;
+
+pub const HELP: &str = "\
+tracking-ops backfill: write the test-event view's entries of the events already in the
+events table (those written before its stream was on), by the indexer's own rule.
+
+Run it once after the first deploy onto an existing events table (docs/operations.md,
+\"Adopting existing tables\"), first with --dry-run. It is resumable: killed or failed, run
+the same command again and it continues from its checkpoint.
+
+Tables (required, no defaults):
+  EVENTS_TABLE        the events table (or --config-env: ExistingEventsTable)
+  TEST_EVENTS_TABLE   the stack's view: its output TestEventsTableName
+
+Options:
+  --dry-run                       read and count, write nothing (no checkpoint either)
+  --segments N                    parallel Scan segments (default 4)
+  --page-size N                   items per Scan page (default 1000)
+  --max-read-units-per-second R   read units per second, all segments together (default 100),
+                                  so the table's owners keep its capacity
+  --price-per-million-reads P     for the estimate, dollars per million read units
+                                  (default 0.125: on-demand, us-east-1; check your region)
+  --checkpoint FILE               default backfill.checkpoint.json
+
+Exit status: 0 done, 1 failed (run it again to resume), 2 wrong usage or tables.";
 
 fn parse(args: &[String]) -> Result<(Options, f64), String> {
     let mut options = Options {
@@ -25,7 +47,6 @@ fn parse(args: &[String]) -> Result<(Options, f64), String> {
         dry_run: false,
         checkpoint: PathBuf::from("backfill.checkpoint.json"),
     };
-    // On-demand read request units, us-east-1, per million (check your region's price).
     let mut price = 0.125;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
@@ -41,7 +62,7 @@ fn parse(args: &[String]) -> Result<(Options, f64), String> {
             "--max-read-units-per-second" => options.max_read_units_per_second = number(value()?)?,
             "--price-per-million-reads" => price = number(value()?)?,
             "--checkpoint" => options.checkpoint = PathBuf::from(value()?),
-            _ => return Err(USAGE.to_string()),
+            other => return Err(format!("unknown option {other:?} (tracking-ops backfill --help)")),
         }
     }
     if options.segments == 0 || options.page_size <= 0 || options.max_read_units_per_second <= 0.0 {
@@ -52,33 +73,70 @@ fn parse(args: &[String]) -> Result<(Options, f64), String> {
     Ok((options, price))
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (options, price) = match parse(&args) {
+/// Both tables exist with the keys the indexer's rule reads and writes; else what is wrong.
+async fn check_tables(client: &Client, names: &[TableName]) -> Result<(), String> {
+    let mut problems = Vec::new();
+    for table in names {
+        let Some(spec) = spec_of(table) else { continue };
+        match describe(client, table, table.variable).await {
+            Err(finding) => problems.push(format!("{}: {}", finding.subject, finding.text)),
+            Ok(description) => {
+                let keys = key_problems(
+                    description.key_schema(),
+                    description.attribute_definitions(),
+                    &spec.partition,
+                    spec.sort.as_ref(),
+                );
+                if !keys.is_empty() {
+                    problems.push(format!(
+                        "{} ({}): {}",
+                        table.name,
+                        table.variable,
+                        keys.join("; ")
+                    ));
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
+pub async fn main(client: &Client, names: &[TableName], args: &[String]) -> ExitCode {
+    let (options, price) = match parse(args) {
         Ok(parsed) => parsed,
         Err(message) => {
-            eprintln!("backfill: {message}");
+            eprintln!("tracking-ops backfill: {message}");
             return ExitCode::from(2);
         }
     };
-    let sdk_config = match sdk_config_loader() {
-        Ok(loader) => loader.load().await,
-        Err(error) => {
-            eprintln!("backfill: {error}");
-            return ExitCode::FAILURE;
-        }
+    let name = |variable: &str| {
+        names
+            .iter()
+            .find(|t| t.variable == variable)
+            .map(|t| t.name.clone())
+            .unwrap_or_default()
     };
-    let client = aws_sdk_dynamodb::Client::new(&sdk_config);
-    let tables = TableNames::from_env();
-    let (items, bytes, read_units) = match estimate(&client, &tables.events).await {
+    let tables = Tables {
+        events: name("EVENTS_TABLE"),
+        test_events: name("TEST_EVENTS_TABLE"),
+    };
+    if let Err(problems) = check_tables(client, names).await {
+        eprintln!(
+            "tracking-ops backfill: nothing read or written, the tables are not as the indexer writes them:\n{problems}"
+        );
+        return ExitCode::from(2);
+    }
+    let (items, bytes, read_units) = match estimate(client, &tables.events).await {
         Ok(estimate) => estimate,
         Err(error) => {
-            eprintln!("backfill: describing {}: {error}", tables.events);
+            eprintln!("tracking-ops backfill: describing {}: {error}", tables.events);
             return ExitCode::FAILURE;
         }
     };
-    // The consistent re-read of the test events adds at most one unit per test event (small items).
     eprintln!(
         "backfill: {} holds ~{items} items, {bytes} bytes: the scan costs ~{read_units} read units \
          (~${:.4} at ${price} per million), plus one per test event re-read; at most {} units/s, \
@@ -104,7 +162,7 @@ async fn main() -> ExitCode {
             }
         })
     };
-    let result = run(&client, &tables, &options, counts.clone()).await;
+    let result = run(client, &tables, &options, counts.clone()).await;
     progress.abort();
     eprintln!("\r{}", line(&counts, items, started));
     match result {

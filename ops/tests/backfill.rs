@@ -1,9 +1,11 @@
-//! The `backfill` binary against DynamoDB Local: what it writes is what `seed`
+//! `tracking-ops backfill` against DynamoDB Local: what it writes is what `seed`
 //! writes for the same events (the indexer's rule), a dry run writes nothing, a
 //! killed run resumes from its checkpoint, and a writer flipping test events to
 //! live while it runs (with the real indexer on the stream) leaves no stale entry.
 
 #![allow(clippy::restriction)]
+
+mod common;
 
 use std::collections::{BTreeSet, HashMap};
 use std::process::{Command, Output, Stdio};
@@ -12,18 +14,12 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use tracking_status::config::TableNames;
-use tracking_status_dev::kit::{
-    client_config, dynamodb_local_endpoint, sdk_config, table_env, unique_tables,
-};
+use tracking_status_dev::kit::unique_tables;
 use tracking_status_dev::load::{ensure_tables, view_items};
-use tracking_status_dev::runtime_api::Function;
-use tracking_status_dev::stream_poller::{POLL_INTERVAL, StreamReader, poll};
+
+use common::{Indexer, client, tracking_ops};
 
 type Item = HashMap<String, AttributeValue>;
-
-async fn client() -> Client {
-    Client::from_conf(client_config(&dynamodb_local_endpoint()).await.build())
-}
 
 /// 90 events as their writers write them: programs 42 and 43, clicks, leads and sales, test and
 /// live, and one test click whose createdAt cannot be read.
@@ -112,15 +108,8 @@ async fn expected_view(client: &Client, tables: &TableNames) -> BTreeSet<(String
 }
 
 fn backfill(tables: &TableNames, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_backfill"));
-    command
-        .args(args)
-        .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local_endpoint())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .envs(table_env(tables));
+    let mut command = tracking_ops(tables);
+    command.arg("backfill").args(args);
     command
 }
 
@@ -240,22 +229,7 @@ async fn a_killed_backfill_resumes_from_its_checkpoint() {
 async fn events_flipped_to_live_during_the_backfill_leave_no_stale_entry() {
     let (client, tables) = fresh_tables().await;
     // The indexer on the stream, from now on: the events above were written "before the stream".
-    let streams =
-        aws_sdk_dynamodbstreams::Client::new(&sdk_config(&dynamodb_local_endpoint()).await);
-    let mut reader = StreamReader::of_table(&client, streams, &tables.events)
-        .await
-        .unwrap();
-    reader.next_records().await.unwrap();
-    let mut env = table_env(&tables);
-    env.push((
-        "AWS_ENDPOINT_URL_DYNAMODB".into(),
-        dynamodb_local_endpoint(),
-    ));
-    let mut function = Function::spawn(env!("CARGO_BIN_EXE_test-event-indexer"), &env, None).await;
-    let poller =
-        tokio::spawn(
-            async move { poll(&mut reader, &mut function, POLL_INTERVAL, |_, _| {}).await },
-        );
+    let indexer = Indexer::start_after_existing(&client, &tables.events, &tables.test_events).await;
 
     let file = checkpoint(&tables);
     let run = backfill(
@@ -306,9 +280,8 @@ async fn events_flipped_to_live_during_the_backfill_leave_no_stale_entry() {
             start.elapsed() < Duration::from_secs(10),
             "stale entries survived: {left:?}\n{text}"
         );
-        assert!(!poller.is_finished(), "the poller stopped");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     eprintln!("{text}");
-    poller.abort();
+    indexer.stop();
 }

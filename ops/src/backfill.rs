@@ -26,8 +26,7 @@ use aws_sdk_dynamodb::types::{
 };
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
-use tracking_status::config::TableNames;
-use tracking_status::store::dynamodb::view::{Item, ViewEntry, view_entry};
+use test_event_indexer::view::{Item, ViewEntry, view_entry};
 
 pub type BackfillError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -167,10 +166,17 @@ impl Budget {
     }
 }
 
+/// The two tables a backfill reads and writes.
+#[derive(Debug, Clone)]
+pub struct Tables {
+    pub events: String,
+    pub test_events: String,
+}
+
 /// Runs the backfill to the end (or the first error), resuming from the checkpoint.
 pub async fn run(
     client: &Client,
-    tables: &TableNames,
+    tables: &Tables,
     options: &Options,
     counts: Arc<Counts>,
 ) -> Result<(), BackfillError> {
@@ -207,7 +213,7 @@ pub async fn run(
 
 async fn scan_segment(
     client: &Client,
-    tables: &TableNames,
+    tables: &Tables,
     options: &Options,
     segment: u32,
     counts: &Counts,
