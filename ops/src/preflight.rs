@@ -273,7 +273,8 @@ async fn check_table(
         &spec.partition,
         spec.sort.as_ref(),
     );
-    findings.push(if problems.is_empty() {
+    let keys_as_read = problems.is_empty();
+    findings.push(if keys_as_read {
         Finding {
             verdict: Verdict::Ok,
             subject: subject("key schema"),
@@ -349,7 +350,15 @@ async fn check_table(
         findings.push(finding);
     }
 
-    findings.push(check_sample(client, table, &subject("sample"), inputs.sample_size).await);
+    findings.push(if keys_as_read {
+        check_sample(client, table, &subject("sample"), inputs.sample_size).await
+    } else {
+        Finding {
+            verdict: Verdict::NotChecked,
+            subject: subject("sample"),
+            text: "not read: the key schema above is not the function's".into(),
+        }
+    });
 
     if let Some(sse) = description.sse_description()
         && let Some(key) = sse.kms_master_key_arn()

@@ -336,6 +336,25 @@ fn the_deployed_build_leaves_the_panic_probe_out() {
     );
 }
 
+/// `sam build` builds each function with `cargo lambda build --bin …` at the root, which
+/// compiles the workspace's default members together and unifies their dependencies' features
+/// into the binary it ships. The operator command enables aws-config's default features (SSO,
+/// credential_process): it is a member, built with `-p tracking-ops`, and never a default one.
+#[test]
+fn the_operator_command_is_no_default_member_so_the_functions_builds_leave_its_features_out() {
+    let manifest = read_toml("Cargo.toml");
+    let list = |key: &str| -> Vec<String> {
+        manifest["workspace"][key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|member| member.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(list("members").contains(&"ops".to_string()));
+    assert!(!list("default-members").contains(&"ops".to_string()));
+}
+
 /// A parameter's `AllowedPattern` as CloudFormation applies it: Java regex syntax, matched against
 /// the whole value. The patterns here use only syntax that Java and the regex crate read alike
 /// (classes, groups, `?`, `+`, `*`, `{m,n}`, `^`, `$`, `|`).
