@@ -153,7 +153,12 @@ async fn main() {
     let checkpoint = std::env::temp_dir().join(format!("view-lag-{}.json", tables.events));
     let start = Instant::now();
     let output = std::process::Command::new(format!("{bin_dir}/tracking-ops"))
-        .args(["backfill", "--max-read-units-per-second", "1000000", "--checkpoint"])
+        .args([
+            "backfill",
+            "--max-read-units-per-second",
+            "1000000",
+            "--checkpoint",
+        ])
         .arg(&checkpoint)
         .env("AWS_ENDPOINT_URL_DYNAMODB", &endpoint)
         .env("AWS_ACCESS_KEY_ID", "test")

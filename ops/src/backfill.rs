@@ -25,8 +25,8 @@ use aws_sdk_dynamodb::types::{
     WriteRequest,
 };
 use serde_json::{Value, json};
-use tokio::sync::Mutex;
 use test_event_indexer::view::{Item, ViewEntry, view_entry};
+use tokio::sync::Mutex;
 
 pub type BackfillError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -53,12 +53,12 @@ pub struct Counts {
 }
 
 /// BatchWriteItem takes at most 25 requests; BatchGetItem 100 keys.
-const WRITE_BATCH: usize = 25;
-const GET_BATCH: usize = 100;
+pub(crate) const WRITE_BATCH: usize = 25;
+pub(crate) const GET_BATCH: usize = 100;
 /// The attributes `view_entry` reads, under placeholders (`type` and `timestamp` are reserved).
-const PROJECTION: &str = "id, programId, #type, test, #timestamp, createdAt";
+pub(crate) const PROJECTION: &str = "id, programId, #type, test, #timestamp, createdAt";
 
-fn projection_names() -> HashMap<String, String> {
+pub(crate) fn projection_names() -> HashMap<String, String> {
     HashMap::from([
         ("#type".to_string(), "type".to_string()),
         ("#timestamp".to_string(), "timestamp".to_string()),
@@ -155,7 +155,7 @@ impl Budget {
         }
     }
 
-    async fn spend(&self, units: f64) {
+    pub(crate) async fn spend(&self, units: f64) {
         let wait = {
             let mut spent = self.spent.lock().await;
             *spent += units;
@@ -377,24 +377,24 @@ pub async fn stale_entries(
         .collect())
 }
 
-fn id_of(item: &Item) -> String {
+pub(crate) fn id_of(item: &Item) -> String {
     format!("{:?}", item.get("id"))
 }
 
-fn put(item: Item) -> Result<WriteRequest, BackfillError> {
+pub(crate) fn put(item: Item) -> Result<WriteRequest, BackfillError> {
     Ok(WriteRequest::builder()
         .put_request(PutRequest::builder().set_item(Some(item)).build()?)
         .build())
 }
 
-fn delete(key: Item) -> Result<WriteRequest, BackfillError> {
+pub(crate) fn delete(key: Item) -> Result<WriteRequest, BackfillError> {
     Ok(WriteRequest::builder()
         .delete_request(DeleteRequest::builder().set_key(Some(key)).build()?)
         .build())
 }
 
 /// BatchWriteItem in batches of 25, retrying unprocessed items with exponential backoff.
-async fn write(
+pub(crate) async fn write(
     client: &Client,
     table: &str,
     requests: Vec<WriteRequest>,

@@ -62,7 +62,11 @@ fn parse(args: &[String]) -> Result<(Options, f64), String> {
             "--max-read-units-per-second" => options.max_read_units_per_second = number(value()?)?,
             "--price-per-million-reads" => price = number(value()?)?,
             "--checkpoint" => options.checkpoint = PathBuf::from(value()?),
-            other => return Err(format!("unknown option {other:?} (tracking-ops backfill --help)")),
+            other => {
+                return Err(format!(
+                    "unknown option {other:?} (tracking-ops backfill --help)"
+                ));
+            }
         }
     }
     if options.segments == 0 || options.page_size <= 0 || options.max_read_units_per_second <= 0.0 {
@@ -74,7 +78,7 @@ fn parse(args: &[String]) -> Result<(Options, f64), String> {
 }
 
 /// Both tables exist with the keys the indexer's rule reads and writes; else what is wrong.
-async fn check_tables(client: &Client, names: &[TableName]) -> Result<(), String> {
+pub async fn check_tables(client: &Client, names: &[TableName]) -> Result<(), String> {
     let mut problems = Vec::new();
     for table in names {
         let Some(spec) = spec_of(table) else { continue };
@@ -133,7 +137,10 @@ pub async fn main(client: &Client, names: &[TableName], args: &[String]) -> Exit
     let (items, bytes, read_units) = match estimate(client, &tables.events).await {
         Ok(estimate) => estimate,
         Err(error) => {
-            eprintln!("tracking-ops backfill: describing {}: {error}", tables.events);
+            eprintln!(
+                "tracking-ops backfill: describing {}: {error}",
+                tables.events
+            );
             return ExitCode::FAILURE;
         }
     };

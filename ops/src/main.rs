@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use aws_sdk_dynamodb::Client;
 use tracking_ops::preflight::{self, Inputs, OWNER_ADDS_PERMISSION, STACK_ADDS_PERMISSION};
 use tracking_ops::settings::{Profile, describe_target, sdk_config, table_names};
-use tracking_ops::backfill_command;
+use tracking_ops::{backfill_command, reconcile_command};
 
 const HELP: &str = "\
 tracking-ops: tracking-status's operator command (never deployed).
@@ -21,6 +21,7 @@ Commands:
               blocker or not checked; exits 1 on any blocker
   backfill    after the first deploy: writes the view's entries of the events already in the
               events table (resumable; try --dry-run first)
+  reconcile   repairs the view's entries from their events (--dry-run: report, exit 1 on drift)
   COMMAND --help   that command's options
 
 Tables: from the environment variables the functions read (PROGRAMS_TABLE, ADVERTISERS_TABLE,
@@ -129,7 +130,11 @@ async fn main() -> ExitCode {
             println!("{}", backfill_command::HELP);
             ExitCode::SUCCESS
         }
-        "preflight" | "backfill" => run(&global, name, rest).await,
+        "reconcile" if wants_help => {
+            println!("{}", reconcile_command::HELP);
+            ExitCode::SUCCESS
+        }
+        "preflight" | "backfill" | "reconcile" => run(&global, name, rest).await,
         other => usage(&format!("unknown command {other:?}")),
     }
 }
@@ -148,27 +153,46 @@ async fn run(global: &Global, command: &str, args: &[String]) -> ExitCode {
         None => None,
     };
     let env = |name: &str| std::env::var(name).ok();
-    let (region, region_source) = match (&global.region, profile.as_ref().and_then(|p| p.region.clone())) {
+    let (region, region_source) = match (
+        &global.region,
+        profile.as_ref().and_then(|p| p.region.clone()),
+    ) {
         (Some(region), _) => (Some(region.clone()), "--region".to_string()),
         (None, Some(region)) => (
             Some(region),
-            format!("{} region", profile.as_ref().map(|p| p.label.as_str()).unwrap_or_default()),
+            format!(
+                "{} region",
+                profile
+                    .as_ref()
+                    .map(|p| p.label.as_str())
+                    .unwrap_or_default()
+            ),
         ),
         (None, None) => (None, "the AWS configuration".to_string()),
     };
     let sdk = sdk_config(region.as_deref()).await;
     let Some(region) = sdk.region().map(|r| r.to_string()) else {
-        return usage("no region: give --region, a --config-env whose profile has one, or AWS_REGION");
+        return usage(
+            "no region: give --region, a --config-env whose profile has one, or AWS_REGION",
+        );
     };
     let client = Client::new(&sdk);
 
-    if command == "backfill" {
-        let names = match table_names(&["EVENTS_TABLE", "TEST_EVENTS_TABLE"], env, profile.as_ref()) {
+    if command == "backfill" || command == "reconcile" {
+        let names = match table_names(
+            &["EVENTS_TABLE", "TEST_EVENTS_TABLE"],
+            env,
+            profile.as_ref(),
+        ) {
             Ok(names) => names,
             Err(message) => return usage(&message),
         };
         eprint!("{}", describe_target(&region, &region_source, &names));
-        return backfill_command::main(&client, &names, args).await;
+        return if command == "backfill" {
+            backfill_command::main(&client, &names, args).await
+        } else {
+            reconcile_command::main(&client, &names, args).await
+        };
     }
 
     let given = match options(
@@ -203,7 +227,9 @@ async fn run(global: &Global, command: &str, args: &[String]) -> ExitCode {
     let permission = option("--authorizer-permission", "AuthorizerInvokePermission")
         .unwrap_or_else(|| STACK_ADDS_PERMISSION.to_string());
     if permission != STACK_ADDS_PERMISSION && permission != OWNER_ADDS_PERMISSION {
-        return usage(&format!("--authorizer-permission is stack or owner, not {permission:?}"));
+        return usage(&format!(
+            "--authorizer-permission is stack or owner, not {permission:?}"
+        ));
     }
     let sample_size = match option("--sample", "").map(|n| n.parse::<i32>()) {
         None => 100,
@@ -220,12 +246,19 @@ async fn run(global: &Global, command: &str, args: &[String]) -> ExitCode {
         kms_key_arn: option("--kms-key-arn", "KmsKeyArn"),
         sample_size,
     };
-    print!("{}", describe_target(&region, &region_source, &inputs.tables));
+    print!(
+        "{}",
+        describe_target(&region, &region_source, &inputs.tables)
+    );
     let findings = preflight::run(&client, &inputs).await;
     for finding in &findings {
         println!("{finding}");
     }
     let (summary, passed) = preflight::summary(&findings);
     println!("{summary}");
-    if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

@@ -6,12 +6,14 @@
 //! the stream's other readers, the alarm topic and key policies) is printed as
 //! `not checked`, with the command that answers it: never as `ok`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, KeySchemaElement, KeyType, StreamViewType, TableDescription, TableStatus,
+    AttributeDefinition, AttributeValue, KeySchemaElement, KeyType, StreamViewType,
+    TableDescription, TableStatus,
 };
 use tracking_status::config::TableNames;
 use tracking_status::store::dynamodb::schema::{KeyAttribute, TableSpec, tables};
@@ -313,7 +315,11 @@ async fn check_table(
                      global secondary index {} ({}{}, keys only is enough) before the deploy",
                     index.name,
                     show(&index.partition),
-                    index.sort.as_ref().map(|s| format!(", {}", show(s))).unwrap_or_default()
+                    index
+                        .sort
+                        .as_ref()
+                        .map(|s| format!(", {}", show(s)))
+                        .unwrap_or_default()
                 ),
             },
             Some(found) => {
@@ -420,29 +426,46 @@ async fn check_sample(client: &Client, table: &TableName, subject: &str, size: i
             text: "the table is empty: no item to read".into(),
         };
     }
-    let mut broken = Vec::new();
-    let mut doubtful = Vec::new();
+    // Items that fail alike are one reason with their keys.
+    let mut broken: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut doubtful: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for item in &items {
-        let id = item
-            .get("id")
-            .or_else(|| item.get("workspaceId"))
-            .map(|v| format!("{v:?}"))
+        let id = ["id", "workspaceId"]
+            .iter()
+            .find_map(|name| item.get(*name))
+            .map(|value| match value {
+                AttributeValue::N(text) | AttributeValue::S(text) => text.clone(),
+                other => format!("{other:?}"),
+            })
             .unwrap_or_default();
         match decode_sample(table.variable, item) {
             Decoded::Fine => {}
-            Decoded::Broken(why) => broken.push(format!("item {id}: {why}")),
-            Decoded::Doubtful(why) => doubtful.push(format!("item {id}: {why}")),
+            Decoded::Broken(why) => broken.entry(why).or_default().push(id),
+            Decoded::Doubtful(why) => doubtful.entry(why).or_default().push(id),
         }
     }
-    let examples = |list: &[String]| list.iter().take(3).cloned().collect::<Vec<_>>().join("; ");
+    let count = |map: &BTreeMap<String, Vec<String>>| map.values().map(Vec::len).sum::<usize>();
+    let examples = |map: &BTreeMap<String, Vec<String>>| {
+        map.iter()
+            .take(3)
+            .map(|(why, ids)| {
+                let mut shown: Vec<&str> = ids.iter().map(String::as_str).take(5).collect();
+                if ids.len() > shown.len() {
+                    shown.push("…");
+                }
+                format!("{why} (items {})", shown.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
     if !broken.is_empty() {
         Finding {
             verdict: Verdict::Blocker,
             subject: subject.into(),
             text: format!(
-                "{} of {} sampled items cannot be read as the function reads them ({}): \
+                "{} of {} sampled items cannot be read as the function reads them: {}; \
                  their writers must store these attributes with the types docs/api.md gives",
-                broken.len(),
+                count(&broken),
                 items.len(),
                 examples(&broken)
             ),
@@ -453,7 +476,7 @@ async fn check_sample(client: &Client, table: &TableName, subject: &str, size: i
             subject: subject.into(),
             text: format!(
                 "{} of {} sampled items: {}",
-                doubtful.len(),
+                count(&doubtful),
                 items.len(),
                 examples(&doubtful)
             ),
@@ -485,44 +508,44 @@ fn check_stream(
     let specification = description.stream_specification();
     let latest = description.latest_stream_arn().unwrap_or_default();
     let finding = match specification {
-        Some(spec) if spec.stream_enabled => {
-            match spec.stream_view_type() {
-                Some(StreamViewType::NewAndOldImages) => match inputs.stream_arn.as_deref() {
-                    Some(given) if given == latest => Finding {
-                        verdict: Verdict::Ok,
-                        subject: subject.clone(),
-                        text: format!("on, NEW_AND_OLD_IMAGES, {latest} (the ExistingEventsStreamArn given)"),
-                    },
-                    Some(given) => Finding {
-                        verdict: Verdict::Blocker,
-                        subject: subject.clone(),
-                        text: format!(
-                            "ExistingEventsStreamArn is {given}, but the table's stream is {latest}: pass that ARN"
-                        ),
-                    },
-                    None => Finding {
-                        verdict: Verdict::Blocker,
-                        subject: subject.clone(),
-                        text: format!("no ExistingEventsStreamArn given: pass {latest}"),
-                    },
+        Some(spec) if spec.stream_enabled => match spec.stream_view_type() {
+            Some(StreamViewType::NewAndOldImages) => match inputs.stream_arn.as_deref() {
+                Some(given) if given == latest => Finding {
+                    verdict: Verdict::Ok,
+                    subject: subject.clone(),
+                    text: format!(
+                        "on, NEW_AND_OLD_IMAGES, {latest} (the ExistingEventsStreamArn given)"
+                    ),
                 },
-                other => Finding {
+                Some(given) => Finding {
                     verdict: Verdict::Blocker,
                     subject: subject.clone(),
                     text: format!(
-                        "on with {}, not NEW_AND_OLD_IMAGES: the indexer needs both images to \
+                        "ExistingEventsStreamArn is {given}, but the table's stream is {latest}: pass that ARN"
+                    ),
+                },
+                None => Finding {
+                    verdict: Verdict::Blocker,
+                    subject: subject.clone(),
+                    text: format!("no ExistingEventsStreamArn given: pass {latest}"),
+                },
+            },
+            other => Finding {
+                verdict: Verdict::Blocker,
+                subject: subject.clone(),
+                text: format!(
+                    "on with {}, not NEW_AND_OLD_IMAGES: the indexer needs both images to \
                          delete an event's old entry. Changing it means turning the stream off and \
                          on again: a NEW stream with a new ARN, and every other reader of {latest} \
                          (Lambda mappings, Pipes, Kinesis adapters) stops receiving records and \
                          loses what it has not read. Find them first (next line), agree with their \
                          owners, then: aws dynamodb update-table --table-name {} \
                          --stream-specification StreamEnabled=false; {enable}",
-                        other.map_or("no view type", |v| v.as_str()),
-                        table.name
-                    ),
-                },
-            }
-        }
+                    other.map_or("no view type", |v| v.as_str()),
+                    table.name
+                ),
+            },
+        },
         _ => Finding {
             verdict: Verdict::Blocker,
             subject: subject.clone(),
@@ -622,7 +645,9 @@ fn check_authorizer(inputs: &Inputs, account: Option<&str>, findings: &mut Vec<F
     findings.push(Finding {
         verdict: Verdict::NotChecked,
         subject: format!("{subject} exists"),
-        text: format!("this command reads DynamoDB only: `aws lambda get-function --function-name {arn}`"),
+        text: format!(
+            "this command reads DynamoDB only: `aws lambda get-function --function-name {arn}`"
+        ),
     });
 }
 

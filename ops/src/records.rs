@@ -58,7 +58,7 @@ fn event(item: &Item) -> Decoded {
         && !test.is_bool()
     {
         return Decoded::Broken(format!(
-            "`test` is stored as {} ({test:?}), not a boolean: the indexer's filter \
+            "`test` is stored as {}, not a boolean: the indexer's filter \
              ({{\"test\":{{\"BOOL\":[true]}}}}) drops the record and the view never shows it",
             kind(test)
         ));
@@ -67,7 +67,7 @@ fn event(item: &Item) -> Decoded {
         && !kind_value.is_s()
     {
         return Decoded::Broken(format!(
-            "`type` is stored as {} ({kind_value:?}), not a string: the indexer's filter drops the record",
+            "`type` is stored as {}, not a string: the indexer's filter drops the record",
             kind(kind_value)
         ));
     }

@@ -28,7 +28,10 @@ pub const TABLE_PARAMETERS: [(&str, Option<&str>); 6] = [
     ("ADVERTISERS_TABLE", Some("ExistingAdvertisersTable")),
     ("MEMBERSHIPS_TABLE", Some("ExistingMembershipsTable")),
     ("EVENTS_TABLE", Some("ExistingEventsTable")),
-    ("PARTNER_PROGRAMS_TABLE", Some("ExistingPartnerProgramsTable")),
+    (
+        "PARTNER_PROGRAMS_TABLE",
+        Some("ExistingPartnerProgramsTable"),
+    ),
     ("TEST_EVENTS_TABLE", None),
 ];
 
@@ -211,7 +214,10 @@ parameter_overrides = "Environment=dev ExistingEventsTable=\"dev-events\""
     fn a_profile_gives_its_region_and_parameters_in_either_form() {
         let prod = Profile::parse(SAMCONFIG, "prod", "samconfig.toml").unwrap();
         assert_eq!(prod.region.as_deref(), Some("eu-west-1"));
-        assert_eq!(prod.parameter("ExistingEventsTable"), Some("tracking-events"));
+        assert_eq!(
+            prod.parameter("ExistingEventsTable"),
+            Some("tracking-events")
+        );
         assert_eq!(prod.parameter("ExistingProgramsTable"), None);
         let dev = Profile::parse(SAMCONFIG, "dev", "samconfig.toml").unwrap();
         assert_eq!(dev.parameter("ExistingEventsTable"), Some("dev-events"));
@@ -223,15 +229,18 @@ parameter_overrides = "Environment=dev ExistingEventsTable=\"dev-events\""
     fn the_environment_wins_the_profile_fills_in_and_nothing_defaults() {
         let prod = Profile::parse(SAMCONFIG, "prod", "samconfig.toml").unwrap();
         let env = |name: &str| (name == "TEST_EVENTS_TABLE").then(|| "view".to_string());
-        let names =
-            table_names(&["EVENTS_TABLE", "TEST_EVENTS_TABLE"], env, Some(&prod)).unwrap();
+        let names = table_names(&["EVENTS_TABLE", "TEST_EVENTS_TABLE"], env, Some(&prod)).unwrap();
         assert_eq!(names[0].name, "tracking-events");
         assert_eq!(names[0].source, "samconfig.toml [prod] ExistingEventsTable");
         assert_eq!(names[1].name, "view");
         assert_eq!(names[1].source, "$TEST_EVENTS_TABLE");
 
-        let error = table_names(&["PROGRAMS_TABLE", "TEST_EVENTS_TABLE"], |_| None, Some(&prod))
-            .unwrap_err();
+        let error = table_names(
+            &["PROGRAMS_TABLE", "TEST_EVENTS_TABLE"],
+            |_| None,
+            Some(&prod),
+        )
+        .unwrap_err();
         assert!(error.contains("PROGRAMS_TABLE (export it"), "{error}");
         assert!(error.contains("TEST_EVENTS_TABLE (export it"), "{error}");
         let blank = |_: &str| Some(" ".to_string());

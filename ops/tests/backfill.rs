@@ -144,15 +144,72 @@ async fn the_backfill_writes_the_view_seed_would_and_prints_its_cost_first() {
     .unwrap();
     let text = stderr(&output);
     assert!(output.status.success(), "{text}");
+    // First the two tables and where their names came from, then the estimate, then the work.
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("region us-east-1"), "{text}");
     assert!(
-        text.lines().next().unwrap().contains("read units"),
+        lines[1].starts_with("EVENTS_TABLE")
+            && lines[1].contains(&format!("{} ($EVENTS_TABLE)", tables.events)),
         "{text}"
     );
+    assert!(
+        lines[2].starts_with("TEST_EVENTS_TABLE")
+            && lines[2].contains(&format!("{} ($TEST_EVENTS_TABLE)", tables.test_events)),
+        "{text}"
+    );
+    assert!(lines[3].contains("read units"), "{text}");
     assert!(text.contains("90 scanned"), "{text}");
     assert!(text.contains("1 unreadable"), "{text}");
     let view = keys(&scan(&client, &tables.test_events).await);
     assert!(!view.is_empty());
     assert_eq!(view, expected_view(&client, &tables).await);
+}
+
+/// Both tables are required (no default names), and a view table that is missing or keyed
+/// otherwise stops the run before the first paid read, with one line that names it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tables_are_required_and_checked_before_anything_is_read() {
+    let (_client, tables) = fresh_tables().await;
+    let output = backfill(&tables, &["--dry-run"])
+        .env_remove("TEST_EVENTS_TABLE")
+        .output()
+        .unwrap();
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("no table name for TEST_EVENTS_TABLE"),
+        "{text}"
+    );
+
+    let output = backfill(&tables, &["--dry-run"])
+        .env(
+            "TEST_EVENTS_TABLE",
+            format!("{}-missing", tables.test_events),
+        )
+        .output()
+        .unwrap();
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        !text.contains("read units"),
+        "nothing is estimated or read: {text}"
+    );
+    assert!(
+        text.contains(&format!("{}-missing", tables.test_events)) && text.contains("no such table"),
+        "{text}"
+    );
+
+    // The events table where the view should be: keyed by id (N), not programType/order.
+    let output = backfill(&tables, &["--dry-run"])
+        .env("TEST_EVENTS_TABLE", &tables.events)
+        .output()
+        .unwrap();
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("partition key is id (N), the function reads programType (S)"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -684,7 +684,10 @@ fn a_failed_first_create_deletes_the_tables_it_made_and_later_ones_are_retained(
     let docs =
         std::fs::read_to_string(format!("{}/docs/operations.md", env!("CARGO_MANIFEST_DIR")))
             .unwrap();
-    assert!(docs.contains("`DeletionPolicy: RetainExceptOnCreate`"), "docs/operations.md does not say it");
+    assert!(
+        docs.contains("`DeletionPolicy: RetainExceptOnCreate`"),
+        "docs/operations.md does not say it"
+    );
 }
 
 /// Who lets API Gateway invoke the authorizer is a parameter: SAM adds no permission of its
@@ -693,8 +696,8 @@ fn a_failed_first_create_deletes_the_tables_it_made_and_later_ones_are_retained(
 #[test]
 fn the_authorizer_permission_is_the_stacks_only_when_the_parameter_says_so() {
     let template = template();
-    let authorizer =
-        &resource(&template, "DashboardHttpApi")["Properties"]["Auth"]["Authorizers"]["SessionAuthorizer"];
+    let authorizer = &resource(&template, "DashboardHttpApi")["Properties"]["Auth"]["Authorizers"]
+        ["SessionAuthorizer"];
     assert_eq!(authorizer["EnableFunctionDefaultPermissions"], false);
     let choice = parameter(&template, "AuthorizerInvokePermission");
     assert_eq!(strings(&choice["AllowedValues"]), ["stack", "owner"]);
@@ -707,12 +710,18 @@ fn the_authorizer_permission_is_the_stacks_only_when_the_parameter_says_so() {
     let permission = resource(&template, "SessionAuthorizerInvokePermission");
     assert_eq!(permission["Condition"], "StackAddsAuthorizerPermission");
     let properties = &permission["Properties"];
-    assert_eq!(reference(&properties["FunctionName"]), "SessionAuthorizerFunctionArn");
+    assert_eq!(
+        reference(&properties["FunctionName"]),
+        "SessionAuthorizerFunctionArn"
+    );
     assert_eq!(properties["Principal"], "apigateway.amazonaws.com");
     let (tag, source) = tagged(&properties["SourceArn"]);
     assert_eq!(tag, "!Sub");
     assert!(
-        source.as_str().unwrap().ends_with(":${DashboardHttpApi}/authorizers/*"),
+        source
+            .as_str()
+            .unwrap()
+            .ends_with(":${DashboardHttpApi}/authorizers/*"),
         "{source:?}"
     );
 }

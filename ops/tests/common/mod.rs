@@ -57,7 +57,9 @@ impl Indexer {
     async fn start_with(client: &Client, events: &str, view: &str, skip: bool) -> Indexer {
         let streams =
             aws_sdk_dynamodbstreams::Client::new(&sdk_config(&dynamodb_local_endpoint()).await);
-        let mut reader = StreamReader::of_table(client, streams, events).await.unwrap();
+        let mut reader = StreamReader::of_table(client, streams, events)
+            .await
+            .unwrap();
         if skip {
             reader.next_records().await.unwrap();
         }
@@ -96,7 +98,11 @@ impl Drop for Indexer {
     }
 }
 
-async fn run(mut reader: StreamReader, view: DynamoView, stop: Arc<AtomicBool>) -> Result<(), String> {
+async fn run(
+    mut reader: StreamReader,
+    view: DynamoView,
+    stop: Arc<AtomicBool>,
+) -> Result<(), String> {
     while !stop.load(Ordering::Relaxed) {
         let mut records = reader.next_records().await.map_err(|e| e.to_string())?;
         while !records.is_empty() {
