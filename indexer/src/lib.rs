@@ -14,7 +14,7 @@
 
 use std::future::Future;
 
-use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::dynamodb::{Event, EventRecord, StreamViewType};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
@@ -79,6 +79,28 @@ fn entry_of(image: &serde_dynamo::Item) -> Result<Option<view::ViewEntry>, Unrea
     }
     let item: Item = image.clone().into();
     view_entry(&item)
+}
+
+/// Why a batch must not be indexed at all: a record of a stream whose view type is not
+/// `NEW_AND_OLD_IMAGES`. With `NEW_IMAGE` the indexer would never delete an entry (no old
+/// image), with `KEYS_ONLY` never see an event: the view would go wrong without a word.
+/// The function refuses such a batch as an error (an ERROR line, and Lambda's `Errors`
+/// metric, which `IndexerErrorsAlarm` watches): the mapping retries it, then gives up to
+/// the failure queue, whose alarm fires too.
+pub fn refusal(event: &Event) -> Option<String> {
+    event.records.iter().find_map(|record| {
+        match &record.change.stream_view_type {
+            Some(StreamViewType::NewAndOldImages) => None,
+            other => Some(format!(
+                "record {} comes from a stream of view type {}, not NEW_AND_OLD_IMAGES ({}): \
+                 the view cannot be kept from it; re-create the stream with both images \
+                 (docs/operations.md, \"Adopting existing tables\")",
+                record.change.sequence_number.as_deref().unwrap_or("?"),
+                other.as_ref().map_or("(none)".to_string(), ToString::to_string),
+                record.event_source_arn.as_deref().unwrap_or("?"),
+            )),
+        }
+    })
 }
 
 /// A view write that failed; the record is retried.
@@ -321,6 +343,21 @@ mod tests {
                 .collect();
             assert_eq!(kinds(&plan), expected, "{name}");
             assert_eq!(plan.unreadable, None, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_batch_from_a_stream_without_both_images_is_refused() {
+        let both = batch(history());
+        assert_eq!(refusal(&both), None);
+        for view_type in ["NEW_IMAGE", "KEYS_ONLY", "OLD_IMAGE"] {
+            let mut records = history();
+            records[2]["dynamodb"]["StreamViewType"] = json!(view_type);
+            let reason = refusal(&batch(records)).unwrap();
+            assert!(
+                reason.contains(&format!("record 300 comes from a stream of view type {view_type}")),
+                "{reason}"
+            );
         }
     }
 

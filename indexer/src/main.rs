@@ -5,7 +5,7 @@ use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodb::Client;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use test_event_indexer::{DynamoView, index_batch};
+use test_event_indexer::{DynamoView, index_batch, refusal};
 use tracking_status::config::TableNames;
 use tracking_status::sdk::sdk_config_loader;
 use tracking_status::telemetry;
@@ -23,6 +23,10 @@ async fn main() -> Result<(), Error> {
     };
     let view = &view;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
+        if let Some(reason) = refusal(&event.payload) {
+            tracing::error!(cause = %reason, "a batch of the wrong stream is refused");
+            return Err(Error::from(reason));
+        }
         Ok::<DynamoDbEventResponse, Error>(index_batch(&event.payload, view).await)
     }))
     .await

@@ -566,11 +566,14 @@ fn the_indexer_mapping_reports_item_failures_bounds_retries_and_filters() {
     assert!((0..=10_000).contains(&retries), "{retries}");
     let destination = &mapping["DestinationConfig"]["OnFailure"]["Destination"];
     assert_eq!(tagged(destination).1, "IndexerFailureQueue.Arn");
-    let depth = &resource(&template, "IndexerFailureQueueAlarm")["Properties"];
+    let sent = &resource(&template, "IndexerFailureQueueAlarm")["Properties"];
     assert_eq!(
-        tagged(&dimension(depth, "QueueName").unwrap().clone()).1,
+        tagged(&dimension(sent, "QueueName").unwrap().clone()).1,
         "IndexerFailureQueue.QueueName"
     );
+    // Messages sent, so a second incident pages while the first one's messages still wait.
+    assert_eq!(sent["MetricName"], "NumberOfMessagesSent");
+    assert_eq!(sent["Statistic"], "Sum");
 
     let mut images = Vec::new();
     for filter in mapping["FilterCriteria"]["Filters"].as_sequence().unwrap() {
@@ -756,4 +759,53 @@ fn every_log_group_and_the_indexers_resources_are_outputs() {
             assert!(referenced.contains(name), "{name} is not an output");
         }
     }
+}
+
+/// A dead indexer is seen: writes to the events table the functions read while the mapping
+/// (with its event-count metrics on) reads nothing; and the indexer's own errors.
+#[test]
+fn the_stalled_and_errors_alarms_watch_the_mapping_the_events_table_and_the_indexer() {
+    let template = template();
+    let mapping = &resource(&template, "TestEventIndexerMapping")["Properties"];
+    assert_eq!(strings(&mapping["MetricsConfig"]["Metrics"]), ["EventCount"]);
+    let stalled = &resource(&template, "IndexerStalledAlarm")["Properties"];
+    let metric = |id: &str| {
+        stalled["Metrics"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|m| m["Id"] == id)
+            .unwrap_or_else(|| panic!("no metric {id}"))
+            .clone()
+    };
+    let polled = metric("polled");
+    assert_eq!(polled["MetricStat"]["Metric"]["MetricName"], "PolledEventCount");
+    let dimension = &polled["MetricStat"]["Metric"]["Dimensions"][0];
+    assert_eq!(dimension["Name"], "EventSourceMappingUUID");
+    assert_eq!(reference(&dimension["Value"]), "TestEventIndexerMapping");
+    let writes = metric("writes");
+    assert_eq!(writes["MetricStat"]["Metric"]["MetricName"], "ConsumedWriteCapacityUnits");
+    assert_eq!(
+        writes["MetricStat"]["Metric"]["Dimensions"][0]["Value"],
+        indexer(&template)["Environment"]["Variables"]["EVENTS_TABLE"]
+    );
+    let expression = metric("stalled")["Expression"].as_str().unwrap().to_string();
+    assert!(
+        expression.contains("FILL(writes, 0) > 0") && expression.contains("FILL(polled, 0) == 0"),
+        "{expression}"
+    );
+
+    let errors = &resource(&template, "IndexerErrorsAlarm")["Properties"];
+    assert_eq!(errors["Namespace"], "AWS/Lambda");
+    assert_eq!(errors["MetricName"], "Errors");
+    assert_eq!(
+        reference(&dimension_value(errors, "FunctionName")),
+        "TestEventIndexerFunction"
+    );
+}
+
+fn dimension_value(properties: &Value, name: &str) -> Value {
+    dimension(properties, name)
+        .unwrap_or_else(|| panic!("no dimension {name}"))
+        .clone()
 }
