@@ -154,9 +154,28 @@ impl View for DynamoView {
 /// first one whose write failed and every one after it (their writes are not
 /// attempted, so that an item's changes are never applied out of order).
 pub async fn index_batch(event: &Event, view: &impl View) -> DynamoDbEventResponse {
+    index_batch_until(event, view, || false).await
+}
+
+/// `index_batch`, taking no new record once `out_of_time()` says so: the record it
+/// would have started and every later one are reported, as after a failed write, so
+/// the invocation ends before its timeout with the progress made kept (a timeout
+/// would throw it away, and the mapping would bisect and re-run the batch).
+pub async fn index_batch_until(
+    event: &Event,
+    view: &impl View,
+    out_of_time: impl Fn() -> bool,
+) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
     let mut failed = false;
     for record in &event.records {
+        if !failed && out_of_time() {
+            tracing::warn!(
+                sequence_number = record.change.sequence_number.as_deref().unwrap_or(""),
+                "out of time: this record and the rest of the batch are retried"
+            );
+            failed = true;
+        }
         if !failed {
             let plan = plan(record);
             if let Some(unreadable) = &plan.unreadable {
@@ -479,6 +498,23 @@ mod tests {
         twice.insert(3, history()[2].clone());
         run(&replayed, &batch(twice));
         assert_eq!(*replayed.table.borrow(), *once.table.borrow());
+    }
+
+    #[test]
+    fn out_of_time_it_takes_no_new_record_and_reports_the_rest() {
+        let view = FakeView::default();
+        let started = std::cell::Cell::new(0);
+        let response = futures_lite(index_batch_until(&batch(history()), &view, || {
+            started.set(started.get() + 1);
+            started.get() > 2
+        }));
+        let failed: Vec<String> = response
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier.unwrap())
+            .collect();
+        assert_eq!(failed, ["300", "400"]);
+        assert_eq!(*view.writes.borrow(), 2, "the first two records' puts only");
     }
 
     #[test]

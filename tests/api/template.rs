@@ -562,8 +562,10 @@ fn the_indexer_mapping_reports_item_failures_bounds_retries_and_filters() {
         ["ReportBatchItemFailures"]
     );
     assert_eq!(mapping["BisectBatchOnFunctionError"], true);
-    let retries = mapping["MaximumRetryAttempts"].as_i64().unwrap();
-    assert!((0..=10_000).contains(&retries), "{retries}");
+    // Retried while the records are young enough, however many times: bounded by age.
+    assert_eq!(mapping["MaximumRetryAttempts"].as_i64(), Some(-1));
+    let age = mapping["MaximumRecordAgeInSeconds"].as_i64().unwrap();
+    assert!((60..=86_400).contains(&age), "{age}");
     let destination = &mapping["DestinationConfig"]["OnFailure"]["Destination"];
     assert_eq!(tagged(destination).1, "IndexerFailureQueue.Arn");
     let sent = &resource(&template, "IndexerFailureQueueAlarm")["Properties"];
