@@ -88,19 +88,22 @@ fn entry_of(image: &serde_dynamo::Item) -> Result<Option<view::ViewEntry>, Unrea
 /// metric, which `IndexerErrorsAlarm` watches): the mapping retries it, then gives up to
 /// the failure queue, whose alarm fires too.
 pub fn refusal(event: &Event) -> Option<String> {
-    event.records.iter().find_map(|record| {
-        match &record.change.stream_view_type {
+    event
+        .records
+        .iter()
+        .find_map(|record| match &record.change.stream_view_type {
             Some(StreamViewType::NewAndOldImages) => None,
             other => Some(format!(
                 "record {} comes from a stream of view type {}, not NEW_AND_OLD_IMAGES ({}): \
                  the view cannot be kept from it; re-create the stream with both images \
                  (docs/operations.md, \"Adopting existing tables\")",
                 record.change.sequence_number.as_deref().unwrap_or("?"),
-                other.as_ref().map_or("(none)".to_string(), ToString::to_string),
+                other
+                    .as_ref()
+                    .map_or("(none)".to_string(), ToString::to_string),
                 record.event_source_arn.as_deref().unwrap_or("?"),
             )),
-        }
-    })
+        })
 }
 
 /// A view write that failed; the record is retried.
@@ -374,7 +377,9 @@ mod tests {
             records[2]["dynamodb"]["StreamViewType"] = json!(view_type);
             let reason = refusal(&batch(records)).unwrap();
             assert!(
-                reason.contains(&format!("record 300 comes from a stream of view type {view_type}")),
+                reason.contains(&format!(
+                    "record 300 comes from a stream of view type {view_type}"
+                )),
                 "{reason}"
             );
         }

@@ -329,7 +329,11 @@ async fn a_batch_of_a_new_image_stream_is_refused_with_an_error_and_writes_nothi
     inserted["dynamodb"]["StreamViewType"] = json!("NEW_IMAGE");
     let answer = indexer.function.invoke(&batch(&[inserted])).await;
     assert!(answer.error, "not refused: {}", answer.body);
-    assert!(answer.body.contains("view type NEW_IMAGE"), "{}", answer.body);
+    assert!(
+        answer.body.contains("view type NEW_IMAGE"),
+        "{}",
+        answer.body
+    );
     assert!(indexer.view().await.is_empty());
     let text = indexer.log_text();
     let errors: Vec<Value> = text

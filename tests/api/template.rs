@@ -769,7 +769,10 @@ fn every_log_group_and_the_indexers_resources_are_outputs() {
 fn the_stalled_and_errors_alarms_watch_the_mapping_the_events_table_and_the_indexer() {
     let template = template();
     let mapping = &resource(&template, "TestEventIndexerMapping")["Properties"];
-    assert_eq!(strings(&mapping["MetricsConfig"]["Metrics"]), ["EventCount"]);
+    assert_eq!(
+        strings(&mapping["MetricsConfig"]["Metrics"]),
+        ["EventCount"]
+    );
     let stalled = &resource(&template, "IndexerStalledAlarm")["Properties"];
     let metric = |id: &str| {
         stalled["Metrics"]
@@ -781,17 +784,26 @@ fn the_stalled_and_errors_alarms_watch_the_mapping_the_events_table_and_the_inde
             .clone()
     };
     let polled = metric("polled");
-    assert_eq!(polled["MetricStat"]["Metric"]["MetricName"], "PolledEventCount");
+    assert_eq!(
+        polled["MetricStat"]["Metric"]["MetricName"],
+        "PolledEventCount"
+    );
     let dimension = &polled["MetricStat"]["Metric"]["Dimensions"][0];
     assert_eq!(dimension["Name"], "EventSourceMappingUUID");
     assert_eq!(reference(&dimension["Value"]), "TestEventIndexerMapping");
     let writes = metric("writes");
-    assert_eq!(writes["MetricStat"]["Metric"]["MetricName"], "ConsumedWriteCapacityUnits");
+    assert_eq!(
+        writes["MetricStat"]["Metric"]["MetricName"],
+        "ConsumedWriteCapacityUnits"
+    );
     assert_eq!(
         writes["MetricStat"]["Metric"]["Dimensions"][0]["Value"],
         indexer(&template)["Environment"]["Variables"]["EVENTS_TABLE"]
     );
-    let expression = metric("stalled")["Expression"].as_str().unwrap().to_string();
+    let expression = metric("stalled")["Expression"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(
         expression.contains("FILL(writes, 0) > 0") && expression.contains("FILL(polled, 0) == 0"),
         "{expression}"
