@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 
-use crate::backfill::{Counts, Options, Tables, estimate, run};
+use crate::backfill::{Counts, Options, Tables, estimate, finished, run};
 use crate::preflight::{describe, key_problems, spec_of};
 use crate::settings::TableName;
 
@@ -21,14 +21,17 @@ events table (those written before its stream was on), by the indexer's own rule
 
 Run it once after the first deploy onto an existing events table (docs/operations.md,
 \"Adopting existing tables\"), first with --dry-run. It is resumable: killed or failed, run
-the same command again and it continues from its checkpoint.
+the same command again and it continues from its checkpoint; a finished checkpoint says so.
+Safe while the indexer runs: each page's entries are read back from their events after the
+write and made current.
 
 Tables (required, no defaults):
   EVENTS_TABLE        the events table (or --config-env: ExistingEventsTable)
   TEST_EVENTS_TABLE   the stack's view: its output TestEventsTableName
 
 Options:
-  --dry-run                       read and count, write nothing (no checkpoint either)
+  --dry-run                       read and count, write nothing (it neither reads nor writes
+                                  the checkpoint)
   --segments N                    parallel Scan segments (default 4)
   --page-size N                   items per Scan page (default 1000)
   --max-read-units-per-second R   read units per second, all segments together (default 100),
@@ -134,6 +137,23 @@ pub async fn main(client: &Client, names: &[TableName], args: &[String]) -> Exit
         );
         return ExitCode::from(2);
     }
+    if !options.dry_run {
+        match finished(&options.checkpoint, &tables.events, options.segments) {
+            Ok(true) => {
+                eprintln!(
+                    "backfill: {} says this backfill is finished (every segment scanned, nothing \
+                     pending): nothing to do; remove it to run again",
+                    options.checkpoint.display()
+                );
+                return ExitCode::SUCCESS;
+            }
+            Ok(false) => {}
+            Err(error) => {
+                eprintln!("tracking-ops backfill: {error}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let (items, bytes, read_units) = match estimate(client, &tables.events).await {
         Ok(estimate) => estimate,
         Err(error) => {
@@ -144,14 +164,19 @@ pub async fn main(client: &Client, names: &[TableName], args: &[String]) -> Exit
             return ExitCode::FAILURE;
         }
     };
+    // Each test event is read again consistently after its write: one unit each (items up
+    // to 4 KB), which the table's description cannot count beforehand; at most one per item.
+    let worst = read_units + items as f64;
     eprintln!(
-        "backfill: {} holds ~{items} items, {bytes} bytes: the scan costs ~{read_units} read units \
-         (~${:.4} at ${price} per million), plus one per test event re-read; at most {} units/s, \
-         so at least {:.0} s{}",
+        "backfill: {} holds ~{items} items, {bytes} bytes: the scan costs ~{read_units} read units, \
+         and the re-read of each test event one more: ~{read_units} to ~{worst} read units in all \
+         (~${:.4} to ~${:.4} at ${price} per million); at most {} units/s, so {:.0} to {:.0} s{}",
         tables.events,
         read_units * price / 1e6,
+        worst * price / 1e6,
         options.max_read_units_per_second,
         read_units / options.max_read_units_per_second,
+        worst / options.max_read_units_per_second,
         if options.dry_run {
             "; dry run: nothing is written"
         } else {
@@ -175,7 +200,7 @@ pub async fn main(client: &Client, names: &[TableName], args: &[String]) -> Exit
     match result {
         Ok(()) => {
             eprintln!(
-                "backfill: done: {} scanned, {} indexed{}, {} unreadable, {} withdrawn (changed meanwhile)",
+                "backfill: done: {} scanned, {} indexed{}, {} unreadable, {} re-read, {} fixed (changed meanwhile)",
                 counts.scanned.load(Ordering::Relaxed),
                 counts.indexed.load(Ordering::Relaxed),
                 if options.dry_run {
@@ -184,6 +209,7 @@ pub async fn main(client: &Client, names: &[TableName], args: &[String]) -> Exit
                     ""
                 },
                 counts.unreadable.load(Ordering::Relaxed),
+                counts.reread.load(Ordering::Relaxed),
                 counts.raced.load(Ordering::Relaxed),
             );
             ExitCode::SUCCESS

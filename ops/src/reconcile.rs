@@ -146,19 +146,22 @@ pub async fn run(
             .as_ref()
             .and_then(|c| c.capacity_units)
             .unwrap_or(0.0);
-        spend(&budget, counts, units).await;
+        counts
+            .milli_read_units
+            .fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
+        budget.spend(units).await;
         let entries = page.items.unwrap_or_default();
         counts
             .entries
             .fetch_add(entries.len() as u64, Ordering::Relaxed);
-        let sources = read_sources(
+        let (sources, units) = read_sources(
             client,
             &tables.events,
             entries.iter().filter_map(|e| e.get("id").cloned()),
-            &budget,
             counts,
         )
         .await?;
+        budget.spend(units).await;
         for entry in &entries {
             let source = entry
                 .get("id")
@@ -179,40 +182,72 @@ pub async fn run(
         return Ok(report);
     }
 
-    // Write, then read the sources written for again and decide again, until settled.
-    let mut fixes: Vec<(AttributeValue, Fix)> = report.drift_with_ids.clone();
-    for round in 1..=ROUNDS {
-        report.rounds = round;
-        let just_fixes: Vec<Fix> = fixes.iter().map(|(_, fix)| fix.clone()).collect();
-        report.deleted += apply(client, &tables.test_events, &just_fixes, Kind::Deletes).await?;
-        report.put += apply(client, &tables.test_events, &just_fixes, Kind::Puts).await?;
-        let sources = read_sources(
-            client,
-            &tables.events,
-            fixes.iter().map(|(id, _)| id.clone()),
-            &budget,
-            counts,
-        )
-        .await?;
-        fixes = fixes
-            .iter()
-            .filter_map(|(id, fix)| {
-                let source = sources.get(&format!("{id:?}")).and_then(Option::as_ref);
-                let again = match fix.held() {
-                    Some(entry) => decide(&entry, source),
-                    // Deleted: the source may map to an entry again (flipped back meanwhile).
-                    None => source
-                        .and_then(|item| view_entry(item).ok().flatten())
-                        .map(|current| Fix::Missing { current }),
-                };
-                again.map(|fix| (id.clone(), fix))
-            })
-            .collect();
-        if fixes.is_empty() {
-            break;
-        }
-    }
+    let (deleted, put, rounds, units) =
+        settle(client, tables, report.drift_with_ids.clone(), counts).await?;
+    budget.spend(units).await;
+    report.deleted = deleted;
+    report.put = put;
+    report.rounds = rounds;
     Ok(report)
+}
+
+/// The fixes each of `held`'s sources needs, from a consistent read of them: `held` is,
+/// per source id, what the view holds for it as far as the caller knows (None: nothing).
+/// Returns the fixes and the read units spent.
+pub async fn decide_held(
+    client: &Client,
+    tables: &Tables,
+    held: &[(AttributeValue, Option<Item>)],
+    counts: &Counts,
+) -> Result<(Vec<(AttributeValue, Fix)>, f64), BackfillError> {
+    let (sources, units) = read_sources(
+        client,
+        &tables.events,
+        held.iter().map(|(id, _)| id.clone()),
+        counts,
+    )
+    .await?;
+    let fixes = held
+        .iter()
+        .filter_map(|(id, entry)| {
+            let source = sources.get(&format!("{id:?}")).and_then(Option::as_ref);
+            let fix = match entry {
+                Some(entry) => decide(entry, source),
+                // Deleted: the source may map to an entry again (flipped back meanwhile).
+                None => source
+                    .and_then(|item| view_entry(item).ok().flatten())
+                    .map(|current| Fix::Missing { current }),
+            };
+            fix.map(|fix| (id.clone(), fix))
+        })
+        .collect();
+    Ok((fixes, units))
+}
+
+/// Applies `fixes`, then reads the sources written for again and decides again, until
+/// nothing changes (at most `ROUNDS` rounds), with no pause between a read and its
+/// writes. Returns (deletes, puts, rounds, read units spent).
+pub async fn settle(
+    client: &Client,
+    tables: &Tables,
+    mut fixes: Vec<(AttributeValue, Fix)>,
+    counts: &Counts,
+) -> Result<(usize, usize, usize, f64), BackfillError> {
+    let (mut deleted, mut put, mut rounds, mut units) = (0, 0, 0, 0.0);
+    while !fixes.is_empty() && rounds < ROUNDS {
+        rounds += 1;
+        let just_fixes: Vec<Fix> = fixes.iter().map(|(_, fix)| fix.clone()).collect();
+        deleted += apply(client, &tables.test_events, &just_fixes, Kind::Deletes).await?;
+        put += apply(client, &tables.test_events, &just_fixes, Kind::Puts).await?;
+        let held: Vec<(AttributeValue, Option<Item>)> = fixes
+            .iter()
+            .map(|(id, fix)| (id.clone(), fix.held()))
+            .collect();
+        let (again, spent) = decide_held(client, tables, &held, counts).await?;
+        units += spent;
+        fixes = again;
+    }
+    Ok((deleted, put, rounds, units))
 }
 
 #[derive(Clone, Copy)]
@@ -247,21 +282,16 @@ async fn apply(
     Ok(count)
 }
 
-async fn spend(budget: &Budget, counts: &Counts, units: f64) {
-    counts
-        .milli_read_units
-        .fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
-    budget.spend(units).await;
-}
-
 /// The events of these ids, read consistently: `id → Some(item)`, or `None` when gone.
+/// It never waits for the read budget: a caller spends the units after acting on what it
+/// read, so no pause falls between a read and the writes decided from it.
 async fn read_sources(
     client: &Client,
     events: &str,
     ids: impl Iterator<Item = AttributeValue>,
-    budget: &Budget,
     counts: &Counts,
-) -> Result<HashMap<String, Option<Item>>, BackfillError> {
+) -> Result<(HashMap<String, Option<Item>>, f64), BackfillError> {
+    let mut spent = 0.0;
     let mut found: HashMap<String, Option<Item>> = HashMap::new();
     let mut keys: Vec<Item> = Vec::new();
     for id in ids {
@@ -294,7 +324,10 @@ async fn read_sources(
                 .iter()
                 .filter_map(|c| c.capacity_units)
                 .sum();
-            spend(budget, counts, units).await;
+            counts
+                .milli_read_units
+                .fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
+            spent += units;
             for item in output
                 .responses
                 .unwrap_or_default()
@@ -320,7 +353,7 @@ async fn read_sources(
             return Err(format!("BatchGetItem kept {} keys unprocessed", pending.len()).into());
         }
     }
-    Ok(found)
+    Ok((found, spent))
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ use tracking_status_dev::kit::unique_tables;
 use tracking_status_dev::load::{ensure_tables, view_items};
 
 use common::{client, tracking_ops};
+use tracking_ops::backfill::Tables;
+use tracking_ops::reconcile::{Counts, Fix, decide_held, settle};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -192,4 +194,73 @@ async fn a_drifted_view_is_reported_by_a_dry_run_repaired_and_then_clean() {
     let report = text(&output);
     assert_eq!(output.status.code(), Some(0), "{report}");
     assert!(report.contains(": 0 drifted"), "{report}");
+}
+
+fn tables_of(tables: &TableNames) -> Tables {
+    Tables {
+        events: tables.events.clone(),
+        test_events: tables.test_events.clone(),
+    }
+}
+
+/// The withdraw step the backfill and reconcile share (`settle`), with the interleavings of
+/// the issue made to happen: an entry written from a Scan whose event's `timestamp` changed
+/// before the re-read (the indexer's put came first) is put again whole; and an event that
+/// flipped to live, was decided a delete, then flipped back (the indexer re-putting its
+/// entry) before the delete landed is put back by the re-read after the delete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_withdraw_puts_a_changed_timestamp_whole_and_puts_back_an_event_flipped_back() {
+    let client = client().await;
+    let tables = unique_tables();
+    ensure_tables(&client, &tables).await.unwrap();
+    let counts = Counts::default();
+    let view_of = |id: u64| view_items(&[event(id)]).unwrap().remove(0);
+
+    // The timestamp race: the page wrote event 3's entry as scanned; its timestamp is newer now.
+    let scanned = view_of(3);
+    let mut now = event(3);
+    now.insert(
+        "timestamp".into(),
+        AttributeValue::S("2026-06-09T00:00:00.000Z".into()),
+    );
+    write_all(&client, &tables.events, vec![now.clone()]).await;
+    write_all(&client, &tables.test_events, vec![scanned.clone()]).await;
+    let held = vec![(AttributeValue::N("3".into()), Some(scanned))];
+    let (fixes, _) = decide_held(&client, &tables_of(&tables), &held, &counts)
+        .await
+        .unwrap();
+    assert_eq!(fixes.len(), 1);
+    assert!(matches!(fixes[0].1, Fix::Stale { .. }), "{fixes:?}");
+    settle(&client, &tables_of(&tables), fixes, &counts)
+        .await
+        .unwrap();
+    assert_eq!(
+        by_key(scan(&client, &tables.test_events).await),
+        expected(&client, &tables).await
+    );
+
+    // The flip-back race: event 6 is live when its entry is re-read, so it is to be deleted...
+    write_all(&client, &tables.events, vec![event(6)]).await;
+    let entry = view_of(6);
+    write_all(&client, &tables.test_events, vec![entry.clone()]).await;
+    let mut live = event(6);
+    live.insert("test".into(), AttributeValue::Bool(false));
+    write_all(&client, &tables.events, vec![live]).await;
+    let held = vec![(AttributeValue::N("6".into()), Some(entry.clone()))];
+    let (fixes, _) = decide_held(&client, &tables_of(&tables), &held, &counts)
+        .await
+        .unwrap();
+    assert!(matches!(fixes[0].1, Fix::Orphan { .. }), "{fixes:?}");
+    // ...then flips back to test before the delete lands (the indexer puts its entry again).
+    write_all(&client, &tables.events, vec![event(6)]).await;
+    write_all(&client, &tables.test_events, vec![entry]).await;
+    let (deleted, put, rounds, _) = settle(&client, &tables_of(&tables), fixes, &counts)
+        .await
+        .unwrap();
+    assert_eq!((deleted, put, rounds), (1, 1, 2));
+    assert_eq!(
+        by_key(scan(&client, &tables.test_events).await),
+        expected(&client, &tables).await,
+        "the entry of the event flipped back is there"
+    );
 }
