@@ -245,6 +245,10 @@ async fn run(global: &Global, command: &str, args: &[String]) -> ExitCode {
         alarm_topic_arn: option("--alarm-topic-arn", "AlarmTopicArn"),
         kms_key_arn: option("--kms-key-arn", "KmsKeyArn"),
         sample_size,
+        environment: profile
+            .as_ref()
+            .and_then(|p| p.parameter("Environment"))
+            .map(str::to_string),
     };
     print!(
         "{}",

@@ -79,7 +79,12 @@ pub struct Inputs {
     pub kms_key_arn: Option<String>,
     /// Items read from each table (one Scan page).
     pub sample_size: i32,
+    /// The `Environment` parameter (`dev`, `prod`), when known.
+    pub environment: Option<String>,
 }
+
+/// The account samconfig.toml's example ARNs use: a value still holding it was never edited.
+pub const PLACEHOLDER_ACCOUNT: &str = "123456789012";
 
 /// Every check, in the order they are printed.
 pub async fn run(client: &Client, inputs: &Inputs) -> Vec<Finding> {
@@ -96,6 +101,17 @@ pub async fn run(client: &Client, inputs: &Inputs) -> Vec<Finding> {
             verdict: Verdict::NotChecked,
             subject: "tables".into(),
             text: "no existing table given: the stack creates all five, nothing to check".into(),
+        });
+    }
+    if let Some(arn) = inputs.stream_arn.as_deref()
+        && arn_field(arn, 4).as_deref() == Some(PLACEHOLDER_ACCOUNT)
+    {
+        findings.push(Finding {
+            verdict: Verdict::Blocker,
+            subject: format!("events stream {arn}"),
+            text: "the samconfig.toml placeholder (account 123456789012): put the events table's \
+                   LatestStreamArn in ExistingEventsStreamArn"
+                .into(),
         });
     }
     check_authorizer(inputs, account.as_deref(), &mut findings);
@@ -582,7 +598,7 @@ fn check_authorizer(inputs: &Inputs, account: Option<&str>, findings: &mut Vec<F
         return;
     };
     let subject = format!("authorizer {arn}");
-    if arn.contains("123456789012") {
+    if arn_field(arn, 4).as_deref() == Some(PLACEHOLDER_ACCOUNT) {
         findings.push(Finding {
             verdict: Verdict::Blocker,
             subject: subject.clone(),
@@ -653,14 +669,33 @@ fn check_authorizer(inputs: &Inputs, account: Option<&str>, findings: &mut Vec<F
 
 fn check_alarm_topic(inputs: &Inputs, findings: &mut Vec<Finding>) {
     let Some(arn) = inputs.alarm_topic_arn.as_deref() else {
+        let prod = inputs.environment.as_deref() == Some("prod");
         findings.push(Finding {
-            verdict: Verdict::Warning,
+            verdict: if prod {
+                Verdict::Blocker
+            } else {
+                Verdict::Warning
+            },
             subject: "alarm topic".into(),
-            text: "no AlarmTopicArn: the alarms page no one (Environment=prod refuses to deploy without one)".into(),
+            text: if prod {
+                "no AlarmTopicArn with Environment=prod: the ProdPagesSomeone rule refuses the \
+                 deploy; add AlarmTopicArn=<your SNS topic ARN> to the profile"
+                    .into()
+            } else {
+                "no AlarmTopicArn: the alarms page no one".into()
+            },
         });
         return;
     };
     let subject = format!("alarm topic {arn}");
+    if arn_field(arn, 4).as_deref() == Some(PLACEHOLDER_ACCOUNT) {
+        findings.push(Finding {
+            verdict: Verdict::Blocker,
+            subject: subject.clone(),
+            text: "the samconfig.toml placeholder (account 123456789012): put your topic's ARN"
+                .into(),
+        });
+    }
     let region = arn_field(arn, 3);
     if region.as_deref() != Some(inputs.region.as_str()) {
         findings.push(Finding {

@@ -523,3 +523,36 @@ async fn each_broken_variant_is_a_blocker_that_names_the_table_the_check_and_the
         }
     }
 }
+
+/// The prod profile as shipped (placeholder ARNs, no alarm topic) is refused by preflight
+/// before any deploy: each placeholder and the missing topic is a blocker, and the tables it
+/// names, which this account does not have, are named too.
+#[test]
+fn the_shipped_prod_profile_is_refused_with_its_placeholders_named() {
+    let samconfig = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samconfig.toml");
+    let mut command = tracking_ops(&unique_tables());
+    for (variable, _) in tracking_status::config::TABLE_VARIABLES {
+        command.env_remove(variable);
+    }
+    let output = command
+        .arg("--samconfig")
+        .arg(&samconfig)
+        .args(["--config-env", "prod", "preflight"])
+        .output()
+        .unwrap();
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.starts_with("region eu-west-1 ("), "{text}");
+    let found = blockers(&text);
+    for expected in [
+        "blocker     events stream arn:aws:dynamodb:eu-west-1:123456789012:",
+        "blocker     authorizer arn:aws:lambda:eu-west-1:123456789012:",
+        "blocker     alarm topic: no AlarmTopicArn with Environment=prod",
+        "blocker     events table tracking-events (EVENTS_TABLE): no such table",
+    ] {
+        assert!(
+            found.iter().any(|line| line.starts_with(expected)),
+            "{expected}: {text}"
+        );
+    }
+}
