@@ -50,6 +50,8 @@ pub struct Options {
 #[derive(Debug, Default)]
 pub struct Counts {
     pub scanned: AtomicU64,
+    /// Of `scanned`, those of earlier runs of the same checkpoint (a resumed run).
+    pub scanned_before: AtomicU64,
     pub indexed: AtomicU64,
     pub unreadable: AtomicU64,
     /// Entries written and then fixed (deleted, moved or put again) because their
@@ -92,6 +94,8 @@ struct Checkpoint {
     table: String,
     segments: Vec<Value>,
     pending: Vec<Vec<Value>>,
+    /// Items scanned by the runs of this checkpoint so far.
+    scanned: u64,
 }
 
 impl Checkpoint {
@@ -101,6 +105,7 @@ impl Checkpoint {
             table: table.to_string(),
             segments: vec![Value::Null; segments as usize],
             pending: vec![Vec::new(); segments as usize],
+            scanned: 0,
         }
     }
 
@@ -141,6 +146,7 @@ impl Checkpoint {
         Ok(Checkpoint {
             segments: saved_segments,
             pending,
+            scanned: saved.get("scanned").and_then(Value::as_u64).unwrap_or(0),
             ..fresh
         })
     }
@@ -152,8 +158,13 @@ impl Checkpoint {
 
     /// Written to a temporary file and renamed: a kill never leaves half a checkpoint.
     fn save(&self) -> Result<(), BackfillError> {
-        let text = json!({"table": self.table, "segments": self.segments, "pending": self.pending})
-            .to_string();
+        let text = json!({
+            "table": self.table,
+            "segments": self.segments,
+            "pending": self.pending,
+            "scanned": self.scanned,
+        })
+        .to_string();
         let temporary = self.path.with_extension("tmp");
         std::fs::write(&temporary, text)?;
         std::fs::rename(&temporary, &self.path)?;
@@ -223,6 +234,12 @@ pub async fn run(
     } else {
         Checkpoint::load_or_new(&options.checkpoint, &tables.events, options.segments)?
     };
+    counts
+        .scanned_before
+        .store(checkpoint.scanned, Ordering::Relaxed);
+    counts
+        .scanned
+        .fetch_add(checkpoint.scanned, Ordering::Relaxed);
     let checkpoint = Arc::new(Mutex::new(checkpoint));
     let budget = Arc::new(Budget::new(options.max_read_units_per_second));
     let mut tasks = Vec::new();
@@ -372,6 +389,7 @@ async fn scan_segment(
             if let Some(slot) = saved.pending.get_mut(index) {
                 slot.clear();
             }
+            saved.scanned += items.len() as u64;
             saved.save()?;
         }
         if start.is_none() {

@@ -200,8 +200,10 @@ pub async fn main(client: &Client, names: &[TableName], args: &[String]) -> Exit
     match result {
         Ok(()) => {
             eprintln!(
-                "backfill: done: {} scanned, {} indexed{}, {} unreadable, {} re-read, {} fixed (changed meanwhile)",
+                "backfill: done: {} scanned ({} in this run), {} indexed{}, {} unreadable, {} re-read, {} fixed (changed meanwhile)",
                 counts.scanned.load(Ordering::Relaxed),
+                counts.scanned.load(Ordering::Relaxed)
+                    - counts.scanned_before.load(Ordering::Relaxed),
                 counts.indexed.load(Ordering::Relaxed),
                 if options.dry_run {
                     " (dry run: not written)"
@@ -224,24 +226,29 @@ pub async fn main(client: &Client, names: &[TableName], args: &[String]) -> Exit
     }
 }
 
-/// `scanned N (x %), indexed M, R items/s, ETA S s`.
+/// `scanned N (x %), indexed M, R items/s, ETA S s`: the share of DescribeTable's item count
+/// (an estimate, refreshed about every six hours), this run's rate, and the time left at it.
 fn line(counts: &Counts, items: i64, started: Instant) -> String {
     let scanned = counts.scanned.load(Ordering::Relaxed);
+    let this_run = scanned - counts.scanned_before.load(Ordering::Relaxed);
     let elapsed = started.elapsed().as_secs_f64().max(0.001);
-    let rate = scanned as f64 / elapsed;
-    let left = (items as f64 - scanned as f64).max(0.0);
-    let eta = if rate > 0.0 {
-        format!("{:.0} s", left / rate)
+    let rate = this_run as f64 / elapsed;
+    let left = items as f64 - scanned as f64;
+    let eta = if left <= 0.0 {
+        // The count is an estimate: past it, the last pages are still being settled.
+        "finishing".to_string()
+    } else if rate > 0.0 {
+        format!("ETA {:.0} s", left / rate)
     } else {
-        "?".into()
+        "ETA ?".into()
     };
     let percent = if items > 0 {
-        100.0 * scanned as f64 / items as f64
+        (100.0 * scanned as f64 / items as f64).min(99.0)
     } else {
         0.0
     };
     format!(
-        "backfill: scanned {scanned} ({percent:.0} %), indexed {}, {rate:.0} items/s, ETA {eta}   ",
+        "backfill: scanned {scanned} (~{percent:.0} %), indexed {}, {rate:.0} items/s, {eta}   ",
         counts.indexed.load(Ordering::Relaxed)
     )
 }
