@@ -12,6 +12,8 @@ that profile's parameter_overrides, and checks that:
     CloudFormation itself);
   - the HTTP API route's integration and its invoke permission target the `live` alias, not the
     function's unqualified ARN (so CodeDeploy's traffic shifting reaches the route);
+  - the session authorizer's invoke permission is only the template's own, which exists when
+    AuthorizerInvokePermission is `stack` (SAM adds none of its own);
   - the CodeDeploy deployment group uses the chosen configuration, rolls back on alarms, and
     watches the errors and 5xx-rate alarms;
   - no resource depends on itself through Ref, GetAtt, Sub, DependsOn or an UpdatePolicy
@@ -239,6 +241,20 @@ for profile in ("default", "prod"):
     check(
         [p["FunctionName"] for p in permissions] == [{"Ref": "TrackingStatusFunctionAliaslive"}],
         f"API Gateway's invoke permission is not (only) on the alias: {permissions}",
+    )
+
+    # The authorizer's invoke permission is the template's own, conditional one
+    # (AuthorizerInvokePermission): SAM adds none (EnableFunctionDefaultPermissions: false).
+    authorizer_permissions = {
+        name: p
+        for name, p in of_type(resources, "AWS::Lambda::Permission").items()
+        if p["Properties"]["FunctionName"] == {"Ref": "SessionAuthorizerFunctionArn"}
+    }
+    check(
+        list(authorizer_permissions) == ["SessionAuthorizerInvokePermission"]
+        and authorizer_permissions["SessionAuthorizerInvokePermission"].get("Condition")
+        == "StackAddsAuthorizerPermission",
+        f"the authorizer's invoke permissions are not the template's conditional one: {authorizer_permissions}",
     )
 
     groups = of_type(resources, "AWS::CodeDeploy::DeploymentGroup")

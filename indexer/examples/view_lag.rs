@@ -5,7 +5,7 @@
 //! indexer's latency and CPU per batch, handed batches of 1 and of 100 test clicks
 //! as the event source mapping hands them (through the Runtime API stand-in).
 //!
-//! `cargo build -p test-event-indexer --bins && cargo run -p test-event-indexer --example view_lag -- target/debug`
+//! `cargo build -p test-event-indexer -p tracking-ops --bins && cargo run -p test-event-indexer --example view_lag -- target/debug`
 //!
 //! `INDEXER_BINARY` names the indexer binary to measure per batch (default: the one in the
 //! directory given); the release build `sam build` makes is
@@ -152,13 +152,19 @@ async fn main() {
     }
     let checkpoint = std::env::temp_dir().join(format!("view-lag-{}.json", tables.events));
     let start = Instant::now();
-    let output = std::process::Command::new(format!("{bin_dir}/backfill"))
-        .args(["--max-read-units-per-second", "1000000", "--checkpoint"])
+    let output = std::process::Command::new(format!("{bin_dir}/tracking-ops"))
+        .args([
+            "backfill",
+            "--max-read-units-per-second",
+            "1000000",
+            "--checkpoint",
+        ])
         .arg(&checkpoint)
         .env("AWS_ENDPOINT_URL_DYNAMODB", &endpoint)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
         .envs(table_env(&tables))
         .output()
         .unwrap();

@@ -14,12 +14,16 @@
 
 use std::future::Future;
 
-pub mod backfill;
-
-use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::dynamodb::{Event, EventRecord, StreamViewType};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use tracking_status::store::dynamodb::view::{Item, Unreadable, view_entry};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
 use tracking_status::telemetry::UNREADABLE_TEST_EVENTS;
+
+/// The view's writer side (`ViewEntry`, `view_entry`, `Unreadable`), through this
+/// library: `tracking-ops` imports it from here, so moving it touches this line only.
+pub use tracking_status::store::dynamodb::view;
+use view::{Item, Unreadable, view_entry};
 
 /// One write to the view.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,14 +73,37 @@ pub fn plan(record: &EventRecord) -> Plan {
     plan
 }
 
-fn entry_of(
-    image: &serde_dynamo::Item,
-) -> Result<Option<tracking_status::store::dynamodb::view::ViewEntry>, Unreadable> {
+fn entry_of(image: &serde_dynamo::Item) -> Result<Option<view::ViewEntry>, Unreadable> {
     if image.is_empty() {
         return Ok(None);
     }
     let item: Item = image.clone().into();
     view_entry(&item)
+}
+
+/// Why a batch must not be indexed at all: a record of a stream whose view type is not
+/// `NEW_AND_OLD_IMAGES`. With `NEW_IMAGE` the indexer would never delete an entry (no old
+/// image), with `KEYS_ONLY` never see an event: the view would go wrong without a word.
+/// The function refuses such a batch as an error (an ERROR line, and Lambda's `Errors`
+/// metric, which `IndexerErrorsAlarm` watches): the mapping retries it, then gives up to
+/// the failure queue, whose alarm fires too.
+pub fn refusal(event: &Event) -> Option<String> {
+    event
+        .records
+        .iter()
+        .find_map(|record| match &record.change.stream_view_type {
+            Some(StreamViewType::NewAndOldImages) => None,
+            other => Some(format!(
+                "record {} comes from a stream of view type {}, not NEW_AND_OLD_IMAGES ({}): \
+                 the view cannot be kept from it; re-create the stream with both images \
+                 (docs/operations.md, \"Adopting existing tables\")",
+                record.change.sequence_number.as_deref().unwrap_or("?"),
+                other
+                    .as_ref()
+                    .map_or("(none)".to_string(), ToString::to_string),
+                record.event_source_arn.as_deref().unwrap_or("?"),
+            )),
+        })
 }
 
 /// A view write that failed; the record is retried.
@@ -88,13 +115,70 @@ pub trait View {
     fn apply(&self, change: &Change) -> impl Future<Output = Result<(), WriteError>>;
 }
 
+/// The view table through the SDK, with the SDK's retries: what still fails is
+/// reported to Lambda, which retries the record. The function's (`main.rs`) and
+/// the adoption rehearsal's (`tracking-ops`'s tests) one writer.
+pub struct DynamoView {
+    pub client: Client,
+    pub table: String,
+}
+
+impl View for DynamoView {
+    async fn apply(&self, change: &Change) -> Result<(), WriteError> {
+        let operation = match change {
+            Change::Delete(_) => "DeleteItem",
+            Change::Put(_) => "PutItem",
+        };
+        let failed = |cause: String| WriteError(format!("{operation} {}: {cause}", self.table));
+        match change {
+            Change::Delete(key) => self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key.clone()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|error| failed(DisplayErrorContext(error).to_string())),
+            Change::Put(item) => self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item.clone()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|error| failed(DisplayErrorContext(error).to_string())),
+        }
+    }
+}
+
 /// Applies a batch in order and answers which records Lambda must retry: the
 /// first one whose write failed and every one after it (their writes are not
 /// attempted, so that an item's changes are never applied out of order).
 pub async fn index_batch(event: &Event, view: &impl View) -> DynamoDbEventResponse {
+    index_batch_until(event, view, || false).await
+}
+
+/// `index_batch`, taking no new record once `out_of_time()` says so: the record it
+/// would have started and every later one are reported, as after a failed write, so
+/// the invocation ends before its timeout with the progress made kept (a timeout
+/// would throw it away, and the mapping would bisect and re-run the batch).
+pub async fn index_batch_until(
+    event: &Event,
+    view: &impl View,
+    out_of_time: impl Fn() -> bool,
+) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
     let mut failed = false;
     for record in &event.records {
+        if !failed && out_of_time() {
+            tracing::warn!(
+                sequence_number = record.change.sequence_number.as_deref().unwrap_or(""),
+                "out of time: this record and the rest of the batch are retried"
+            );
+            failed = true;
+        }
         if !failed {
             let plan = plan(record);
             if let Some(unreadable) = &plan.unreadable {
@@ -285,6 +369,23 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_from_a_stream_without_both_images_is_refused() {
+        let both = batch(history());
+        assert_eq!(refusal(&both), None);
+        for view_type in ["NEW_IMAGE", "KEYS_ONLY", "OLD_IMAGE"] {
+            let mut records = history();
+            records[2]["dynamodb"]["StreamViewType"] = json!(view_type);
+            let reason = refusal(&batch(records)).unwrap();
+            assert!(
+                reason.contains(&format!(
+                    "record 300 comes from a stream of view type {view_type}"
+                )),
+                "{reason}"
+            );
+        }
+    }
+
+    #[test]
     fn a_created_at_change_moves_the_entry_within_its_partition() {
         let plan = plan(&parse(record(
             1,
@@ -402,6 +503,23 @@ mod tests {
         twice.insert(3, history()[2].clone());
         run(&replayed, &batch(twice));
         assert_eq!(*replayed.table.borrow(), *once.table.borrow());
+    }
+
+    #[test]
+    fn out_of_time_it_takes_no_new_record_and_reports_the_rest() {
+        let view = FakeView::default();
+        let started = std::cell::Cell::new(0);
+        let response = futures_lite(index_batch_until(&batch(history()), &view, || {
+            started.set(started.get() + 1);
+            started.get() > 2
+        }));
+        let failed: Vec<String> = response
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier.unwrap())
+            .collect();
+        assert_eq!(failed, ["300", "400"]);
+        assert_eq!(*view.writes.borrow(), 2, "the first two records' puts only");
     }
 
     #[test]

@@ -4,49 +4,18 @@
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use test_event_indexer::{Change, View, WriteError, index_batch};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use test_event_indexer::{DynamoView, index_batch_until, refusal};
 use tracking_status::config::TableNames;
 use tracking_status::sdk::sdk_config_loader;
 use tracking_status::telemetry;
 
-/// The view table through the SDK, with the SDK's retries (3 attempts, backoff):
-/// what still fails is reported to Lambda, which retries the record.
-struct DynamoView {
-    client: Client,
-    table: String,
-}
-
-impl View for DynamoView {
-    async fn apply(&self, change: &Change) -> Result<(), WriteError> {
-        let operation = match change {
-            Change::Delete(_) => "DeleteItem",
-            Change::Put(_) => "PutItem",
-        };
-        let failed = |cause: String| WriteError(format!("{operation} {}: {cause}", self.table));
-        match change {
-            Change::Delete(key) => self
-                .client
-                .delete_item()
-                .table_name(&self.table)
-                .set_key(Some(key.clone()))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|error| failed(DisplayErrorContext(error).to_string())),
-            Change::Put(item) => self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item.clone()))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|error| failed(DisplayErrorContext(error).to_string())),
-        }
-    }
-}
+/// Time kept in hand at the invocation's deadline: a record is at most two writes, each
+/// capped at 2 s by the SDK (src/sdk.rs, OPERATION_TIMEOUT), so one started with more than
+/// this left ends before the timeout.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
 
 // Lambda hands a process one batch at a time, applied record by record.
 #[tokio::main(flavor = "current_thread")]
@@ -61,7 +30,15 @@ async fn main() -> Result<(), Error> {
     };
     let view = &view;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
-        Ok::<DynamoDbEventResponse, Error>(index_batch(&event.payload, view).await)
+        if let Some(reason) = refusal(&event.payload) {
+            tracing::error!(cause = %reason, "a batch of the wrong stream is refused");
+            return Err(Error::from(reason));
+        }
+        let deadline = UNIX_EPOCH + Duration::from_millis(event.context.deadline);
+        let out_of_time = || SystemTime::now() + DEADLINE_MARGIN >= deadline;
+        Ok::<DynamoDbEventResponse, Error>(
+            index_batch_until(&event.payload, view, out_of_time).await,
+        )
     }))
     .await
 }

@@ -320,6 +320,35 @@ async fn an_unreadable_test_event_is_skipped_with_one_error_line_and_its_metric(
     );
 }
 
+/// A batch from a stream without both images is refused whole: an invocation error (Lambda's
+/// `Errors`, which `IndexerErrorsAlarm` watches) with one ERROR line, and nothing written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_a_new_image_stream_is_refused_with_an_error_and_writes_nothing() {
+    let mut indexer = Indexer::start(None).await;
+    let mut inserted = record(1, "INSERT", None, Some(image(7, 42, "click", true, AT)));
+    inserted["dynamodb"]["StreamViewType"] = json!("NEW_IMAGE");
+    let answer = indexer.function.invoke(&batch(&[inserted])).await;
+    assert!(answer.error, "not refused: {}", answer.body);
+    assert!(
+        answer.body.contains("view type NEW_IMAGE"),
+        "{}",
+        answer.body
+    );
+    assert!(indexer.view().await.is_empty());
+    let text = indexer.log_text();
+    let errors: Vec<Value> = text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["level"] == "ERROR")
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .any(|line| line["message"] == "a batch of the wrong stream is refused"),
+        "{text}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throttled_write_reports_its_record_and_the_rest_and_the_retry_completes_the_view() {
     let proxy = FaultProxy::start(&dynamodb_local_endpoint()).await;

@@ -336,6 +336,25 @@ fn the_deployed_build_leaves_the_panic_probe_out() {
     );
 }
 
+/// `sam build` builds each function with `cargo lambda build --bin …` at the root, which
+/// compiles the workspace's default members together and unifies their dependencies' features
+/// into the binary it ships. The operator command enables aws-config's default features (SSO,
+/// credential_process): it is a member, built with `-p tracking-ops`, and never a default one.
+#[test]
+fn the_operator_command_is_no_default_member_so_the_functions_builds_leave_its_features_out() {
+    let manifest = read_toml("Cargo.toml");
+    let list = |key: &str| -> Vec<String> {
+        manifest["workspace"][key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|member| member.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(list("members").contains(&"ops".to_string()));
+    assert!(!list("default-members").contains(&"ops".to_string()));
+}
+
 /// A parameter's `AllowedPattern` as CloudFormation applies it: Java regex syntax, matched against
 /// the whole value. The patterns here use only syntax that Java and the regex crate read alike
 /// (classes, groups, `?`, `+`, `*`, `{m,n}`, `^`, `$`, `|`).
@@ -506,9 +525,19 @@ fn the_indexer_reads_the_events_stream_with_both_images() {
     );
     let (tag, choice) = tagged(&mapping["EventSourceArn"]);
     assert_eq!(tag, "!If");
+    // Chosen by the condition the created table has, so the two cannot drift apart.
+    assert_eq!(
+        choice[0].as_str(),
+        resource(&template, "EventsTable")["Condition"].as_str()
+    );
     assert_eq!(tagged(&choice[1]).0, "!GetAtt");
     assert_eq!(tagged(&choice[1]).1, "EventsTable.StreamArn");
-    assert_eq!(reference(&choice[2]), "ExistingEventsStreamArn");
+    // Otherwise the ARN given (no ARN with an existing table is the rule's refusal).
+    let (tag, given) = tagged(&choice[2]);
+    assert_eq!(tag, "!If");
+    assert_eq!(given[0], "NoEventsStreamArn");
+    assert_eq!(reference(&given[1]), "AWS::NoValue");
+    assert_eq!(reference(&given[2]), "ExistingEventsStreamArn");
 
     let statements = indexer(&template)["Policies"][0]["Statement"]
         .as_sequence()
@@ -533,15 +562,20 @@ fn the_indexer_mapping_reports_item_failures_bounds_retries_and_filters() {
         ["ReportBatchItemFailures"]
     );
     assert_eq!(mapping["BisectBatchOnFunctionError"], true);
-    let retries = mapping["MaximumRetryAttempts"].as_i64().unwrap();
-    assert!((0..=10_000).contains(&retries), "{retries}");
+    // Retried while the records are young enough, however many times: bounded by age.
+    assert_eq!(mapping["MaximumRetryAttempts"].as_i64(), Some(-1));
+    let age = mapping["MaximumRecordAgeInSeconds"].as_i64().unwrap();
+    assert!((60..=86_400).contains(&age), "{age}");
     let destination = &mapping["DestinationConfig"]["OnFailure"]["Destination"];
     assert_eq!(tagged(destination).1, "IndexerFailureQueue.Arn");
-    let depth = &resource(&template, "IndexerFailureQueueAlarm")["Properties"];
+    let sent = &resource(&template, "IndexerFailureQueueAlarm")["Properties"];
     assert_eq!(
-        tagged(&dimension(depth, "QueueName").unwrap().clone()).1,
+        tagged(&dimension(sent, "QueueName").unwrap().clone()).1,
         "IndexerFailureQueue.QueueName"
     );
+    // Messages sent, so a second incident pages while the first one's messages still wait.
+    assert_eq!(sent["MetricName"], "NumberOfMessagesSent");
+    assert_eq!(sent["Statistic"], "Sum");
 
     let mut images = Vec::new();
     for filter in mapping["FilterCriteria"]["Filters"].as_sequence().unwrap() {
@@ -740,4 +774,157 @@ fn deployed_and_local_cors_allow_the_same_headers() {
         "{deployed:?}"
     );
     assert_eq!(headers(&local_template(), "LocalHttpApi"), deployed);
+/// A failed first create leaves no table behind: every table is deleted when the stack
+/// operation that created it rolls back, and retained otherwise (a stack delete, a
+/// replacement); the docs say so in those words.
+#[test]
+fn a_failed_first_create_deletes_the_tables_it_made_and_later_ones_are_retained() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().unwrap();
+    let tables: Vec<(&str, &Value)> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::DynamoDB::Table")
+        .map(|(name, r)| (name.as_str().unwrap(), r))
+        .collect();
+    assert_eq!(tables.len(), 6);
+    for (name, table) in tables {
+        assert_eq!(table["DeletionPolicy"], "RetainExceptOnCreate", "{name}");
+        assert_eq!(table["UpdateReplacePolicy"], "Retain", "{name}");
+    }
+    let docs =
+        std::fs::read_to_string(format!("{}/docs/operations.md", env!("CARGO_MANIFEST_DIR")))
+            .unwrap();
+    assert!(
+        docs.contains("`DeletionPolicy: RetainExceptOnCreate`"),
+        "docs/operations.md does not say it"
+    );
+}
+
+/// Who lets API Gateway invoke the authorizer is a parameter: SAM adds no permission of its
+/// own, and the stack's permission exists exactly when the parameter says `stack`, scoped to
+/// this API's authorizers.
+#[test]
+fn the_authorizer_permission_is_the_stacks_only_when_the_parameter_says_so() {
+    let template = template();
+    let authorizer = &resource(&template, "DashboardHttpApi")["Properties"]["Auth"]["Authorizers"]
+        ["SessionAuthorizer"];
+    assert_eq!(authorizer["EnableFunctionDefaultPermissions"], false);
+    let choice = parameter(&template, "AuthorizerInvokePermission");
+    assert_eq!(strings(&choice["AllowedValues"]), ["stack", "owner"]);
+    assert_eq!(choice["Default"], "stack");
+    let (tag, equals) = tagged(&template["Conditions"]["StackAddsAuthorizerPermission"]);
+    assert_eq!(tag, "!Equals");
+    assert_eq!(reference(&equals[0]), "AuthorizerInvokePermission");
+    assert_eq!(equals[1], "stack");
+
+    let permission = resource(&template, "SessionAuthorizerInvokePermission");
+    assert_eq!(permission["Condition"], "StackAddsAuthorizerPermission");
+    let properties = &permission["Properties"];
+    assert_eq!(
+        reference(&properties["FunctionName"]),
+        "SessionAuthorizerFunctionArn"
+    );
+    assert_eq!(properties["Principal"], "apigateway.amazonaws.com");
+    let (tag, source) = tagged(&properties["SourceArn"]);
+    assert_eq!(tag, "!Sub");
+    assert!(
+        source
+            .as_str()
+            .unwrap()
+            .ends_with(":${DashboardHttpApi}/authorizers/*"),
+        "{source:?}"
+    );
+}
+
+/// Every log group, the indexer's pieces and the API's id are outputs: the runbooks name
+/// physical names.
+#[test]
+fn every_log_group_and_the_indexers_resources_are_outputs() {
+    let template = template();
+    let outputs = template["Outputs"].as_mapping().unwrap();
+    let referenced: BTreeSet<String> = outputs
+        .values()
+        .filter_map(|output| match &output["Value"] {
+            value @ Value::Tagged(_) if tagged(value).0 == "!Ref" => {
+                Some(reference(value).to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    let resources = template["Resources"].as_mapping().unwrap();
+    for (name, resource) in resources {
+        let name = name.as_str().unwrap();
+        if resource["Type"] == "AWS::Logs::LogGroup"
+            || [
+                "TestEventIndexerFunction",
+                "TestEventIndexerMapping",
+                "IndexerFailureQueue",
+                "DashboardHttpApi",
+            ]
+            .contains(&name)
+        {
+            assert!(referenced.contains(name), "{name} is not an output");
+        }
+    }
+}
+
+/// A dead indexer is seen: writes to the events table the functions read while the mapping
+/// (with its event-count metrics on) reads nothing; and the indexer's own errors.
+#[test]
+fn the_stalled_and_errors_alarms_watch_the_mapping_the_events_table_and_the_indexer() {
+    let template = template();
+    let mapping = &resource(&template, "TestEventIndexerMapping")["Properties"];
+    assert_eq!(
+        strings(&mapping["MetricsConfig"]["Metrics"]),
+        ["EventCount"]
+    );
+    let stalled = &resource(&template, "IndexerStalledAlarm")["Properties"];
+    let metric = |id: &str| {
+        stalled["Metrics"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|m| m["Id"] == id)
+            .unwrap_or_else(|| panic!("no metric {id}"))
+            .clone()
+    };
+    let polled = metric("polled");
+    assert_eq!(
+        polled["MetricStat"]["Metric"]["MetricName"],
+        "PolledEventCount"
+    );
+    let dimension = &polled["MetricStat"]["Metric"]["Dimensions"][0];
+    assert_eq!(dimension["Name"], "EventSourceMappingUUID");
+    assert_eq!(reference(&dimension["Value"]), "TestEventIndexerMapping");
+    let writes = metric("writes");
+    assert_eq!(
+        writes["MetricStat"]["Metric"]["MetricName"],
+        "ConsumedWriteCapacityUnits"
+    );
+    assert_eq!(
+        writes["MetricStat"]["Metric"]["Dimensions"][0]["Value"],
+        indexer(&template)["Environment"]["Variables"]["EVENTS_TABLE"]
+    );
+    let expression = metric("stalled")["Expression"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        expression.contains("FILL(writes, 0) > 0") && expression.contains("FILL(polled, 0) == 0"),
+        "{expression}"
+    );
+
+    let errors = &resource(&template, "IndexerErrorsAlarm")["Properties"];
+    assert_eq!(errors["Namespace"], "AWS/Lambda");
+    assert_eq!(errors["MetricName"], "Errors");
+    assert_eq!(
+        reference(&dimension_value(errors, "FunctionName")),
+        "TestEventIndexerFunction"
+    );
+}
+
+fn dimension_value(properties: &Value, name: &str) -> Value {
+    dimension(properties, name)
+        .unwrap_or_else(|| panic!("no dimension {name}"))
+        .clone()
 }

@@ -3,7 +3,10 @@
 //! which must be on this machine: `tracking_status_dev::seed_guard`) and hands each
 //! batch to the `test-event-indexer` binary INDEXER, started as Lambda starts it
 //! behind the Runtime API stand-in, with the same environment; its log goes to LOG.
-//! Runs until killed. `scripts/run-local.sh` runs it beside the function.
+//! It does what template.yaml's mapping does (`Mapping::from_template`: the filter, the
+//! batch size, bisect, the retry limits); a batch it gives up on is printed as the
+//! failure queue would receive it. Runs until killed. `scripts/run-local.sh` runs it
+//! beside the function.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -14,7 +17,7 @@ use tracking_status::sdk::sdk_config_loader;
 use tracking_status_dev::kit::table_env;
 use tracking_status_dev::runtime_api::Function;
 use tracking_status_dev::seed_guard;
-use tracking_status_dev::stream_poller::{POLL_INTERVAL, StreamReader, poll};
+use tracking_status_dev::stream_poller::{Mapping, POLL_INTERVAL, StreamReader, poll_strictly};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -65,13 +68,18 @@ async fn run(
         "stream-poller: indexing {} into {} with {indexer}",
         tables.events, tables.test_events
     );
-    let polled = poll(
+    // The repository's template, the one `sam build` deploys (this binary is never shipped).
+    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+    let mapping = Mapping::from_template(&template)?;
+    let mut on_failure = |record: serde_json::Value| {
+        eprintln!("stream-poller: gave up on a batch (the failure queue's message): {record}");
+    };
+    let polled = poll_strictly(
         &mut reader,
         &mut function,
+        &mapping,
         POLL_INTERVAL,
-        |count, invocations| {
-            eprintln!("stream-poller: {count} records indexed in {invocations} invocation(s)");
-        },
+        &mut on_failure,
     );
     // Stopped by Ctrl-C or a TERM (run-local.sh's cleanup): `function` is dropped on
     // return, which ends the indexer's process too.

@@ -2,15 +2,18 @@
 //! written before its stream was on), by the indexer's rule (`view_entry`).
 //!
 //! A parallel Scan (one task per segment) reads only the attributes the rule
-//! needs; each page's entries are written with BatchWriteItem (unprocessed items
-//! retried with backoff); then the page's sources are read again, consistently,
-//! and every entry written whose source no longer maps to it is deleted. That
-//! closes the race with the writers: if a writer flips an event to live after
-//! the Scan read it as a test event, either the flip happened before the re-read
-//! (which sees it, and the stale entry goes) or after it (and its stream record,
-//! later than the backfill's write, makes the indexer delete the entry). After
-//! each page a segment's position is saved to the checkpoint file, so a killed
-//! run resumes where it was; a page done twice writes the same entries.
+//! needs. For each page with entries to write: the entries go into the
+//! checkpoint's `pending` list first; then they are written (BatchWriteItem,
+//! unprocessed items retried); then their sources are read again, consistently,
+//! and each entry is made what its source maps to now (`reconcile::settle`:
+//! deleted if the event is gone or live, moved, or put whole if its content
+//! changed, and read again until settled), with no pause between a read and
+//! its writes (the read budget is spent after them); then the segment's
+//! position is saved and its `pending` list cleared. A run killed or failed
+//! anywhere in between resumes by settling its `pending` entries first, then
+//! scans from the saved position (the page is done again: the same entries).
+//! A change a writer makes after a re-read comes later in the stream than the
+//! backfill's write, and the indexer applies it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -21,13 +24,13 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, KeysAndAttributes, PutRequest, ReturnConsumedCapacity,
-    WriteRequest,
+    AttributeValue, DeleteRequest, PutRequest, ReturnConsumedCapacity, WriteRequest,
 };
 use serde_json::{Value, json};
+use test_event_indexer::view::{Item, ViewEntry, view_entry};
+
+use crate::reconcile::{decide_held, settle};
 use tokio::sync::Mutex;
-use tracking_status::config::TableNames;
-use tracking_status::store::dynamodb::view::{Item, ViewEntry, view_entry};
 
 pub type BackfillError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -47,19 +50,24 @@ pub struct Options {
 #[derive(Debug, Default)]
 pub struct Counts {
     pub scanned: AtomicU64,
+    /// Of `scanned`, those of earlier runs of the same checkpoint (a resumed run).
+    pub scanned_before: AtomicU64,
     pub indexed: AtomicU64,
     pub unreadable: AtomicU64,
-    /// Entries written and then deleted because their source changed meanwhile.
+    /// Entries written and then fixed (deleted, moved or put again) because their
+    /// source changed meanwhile.
     pub raced: AtomicU64,
+    /// Sources read again, consistently (a read unit each, for items up to 4 KB).
+    pub reread: AtomicU64,
 }
 
 /// BatchWriteItem takes at most 25 requests; BatchGetItem 100 keys.
-const WRITE_BATCH: usize = 25;
-const GET_BATCH: usize = 100;
+pub(crate) const WRITE_BATCH: usize = 25;
+pub(crate) const GET_BATCH: usize = 100;
 /// The attributes `view_entry` reads, under placeholders (`type` and `timestamp` are reserved).
-const PROJECTION: &str = "id, programId, #type, test, #timestamp, createdAt";
+pub(crate) const PROJECTION: &str = "id, programId, #type, test, #timestamp, createdAt";
 
-fn projection_names() -> HashMap<String, String> {
+pub(crate) fn projection_names() -> HashMap<String, String> {
     HashMap::from([
         ("#type".to_string(), "type".to_string()),
         ("#timestamp".to_string(), "timestamp".to_string()),
@@ -78,21 +86,31 @@ pub async fn estimate(client: &Client, table: &str) -> Result<(i64, i64, f64), B
 }
 
 /// The checkpoint: per segment, the key to resume from (`null` before the first
-/// page, `"done"` after the last).
+/// page, `"done"` after the last), and the entries of the page being written
+/// (`pending`: `{"id", "entry"}`), which a resumed run settles first.
 #[derive(Debug, Clone)]
 struct Checkpoint {
     path: PathBuf,
     table: String,
     segments: Vec<Value>,
+    pending: Vec<Vec<Value>>,
+    /// Items scanned by the runs of this checkpoint so far.
+    scanned: u64,
 }
 
 impl Checkpoint {
-    fn load_or_new(path: &Path, table: &str, segments: u32) -> Result<Self, BackfillError> {
-        let fresh = Checkpoint {
+    fn new(path: &Path, table: &str, segments: u32) -> Self {
+        Checkpoint {
             path: path.to_path_buf(),
             table: table.to_string(),
             segments: vec![Value::Null; segments as usize],
-        };
+            pending: vec![Vec::new(); segments as usize],
+            scanned: 0,
+        }
+    }
+
+    fn load_or_new(path: &Path, table: &str, segments: u32) -> Result<Self, BackfillError> {
+        let fresh = Checkpoint::new(path, table, segments);
         let Ok(text) = std::fs::read_to_string(path) else {
             return Ok(fresh);
         };
@@ -115,20 +133,49 @@ impl Checkpoint {
             )
             .into());
         }
+        let pending = (0..segments as usize)
+            .map(|i| {
+                saved
+                    .get("pending")
+                    .and_then(|p| p.get(i))
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect();
         Ok(Checkpoint {
             segments: saved_segments,
+            pending,
+            scanned: saved.get("scanned").and_then(Value::as_u64).unwrap_or(0),
             ..fresh
         })
     }
 
+    /// Every segment scanned to its end, nothing pending.
+    fn finished(&self) -> bool {
+        self.segments.iter().all(|s| s == "done") && self.pending.iter().all(Vec::is_empty)
+    }
+
     /// Written to a temporary file and renamed: a kill never leaves half a checkpoint.
     fn save(&self) -> Result<(), BackfillError> {
-        let text = json!({"table": self.table, "segments": self.segments}).to_string();
+        let text = json!({
+            "table": self.table,
+            "segments": self.segments,
+            "pending": self.pending,
+            "scanned": self.scanned,
+        })
+        .to_string();
         let temporary = self.path.with_extension("tmp");
         std::fs::write(&temporary, text)?;
         std::fs::rename(&temporary, &self.path)?;
         Ok(())
     }
+}
+
+/// Whether the checkpoint at `path` (of this table and segment count) says the
+/// backfill is finished.
+pub fn finished(path: &Path, table: &str, segments: u32) -> Result<bool, BackfillError> {
+    Ok(Checkpoint::load_or_new(path, table, segments)?.finished())
 }
 
 fn key_to_json(key: &Item) -> Value {
@@ -156,7 +203,7 @@ impl Budget {
         }
     }
 
-    async fn spend(&self, units: f64) {
+    pub(crate) async fn spend(&self, units: f64) {
         let wait = {
             let mut spent = self.spent.lock().await;
             *spent += units;
@@ -167,15 +214,32 @@ impl Budget {
     }
 }
 
+/// The two tables a backfill reads and writes.
+#[derive(Debug, Clone)]
+pub struct Tables {
+    pub events: String,
+    pub test_events: String,
+}
+
 /// Runs the backfill to the end (or the first error), resuming from the checkpoint.
 pub async fn run(
     client: &Client,
-    tables: &TableNames,
+    tables: &Tables,
     options: &Options,
     counts: Arc<Counts>,
 ) -> Result<(), BackfillError> {
-    let checkpoint =
-        Checkpoint::load_or_new(&options.checkpoint, &tables.events, options.segments)?;
+    // A dry run writes nothing, so it starts from nothing too: not from a real run's checkpoint.
+    let checkpoint = if options.dry_run {
+        Checkpoint::new(&options.checkpoint, &tables.events, options.segments)
+    } else {
+        Checkpoint::load_or_new(&options.checkpoint, &tables.events, options.segments)?
+    };
+    counts
+        .scanned_before
+        .store(checkpoint.scanned, Ordering::Relaxed);
+    counts
+        .scanned
+        .fetch_add(checkpoint.scanned, Ordering::Relaxed);
     let checkpoint = Arc::new(Mutex::new(checkpoint));
     let budget = Arc::new(Budget::new(options.max_read_units_per_second));
     let mut tasks = Vec::new();
@@ -207,7 +271,7 @@ pub async fn run(
 
 async fn scan_segment(
     client: &Client,
-    tables: &TableNames,
+    tables: &Tables,
     options: &Options,
     segment: u32,
     counts: &Counts,
@@ -215,19 +279,35 @@ async fn scan_segment(
     budget: &Budget,
 ) -> Result<(), BackfillError> {
     let index = segment as usize;
-    let mut start = {
-        let saved = checkpoint
-            .lock()
-            .await
-            .segments
-            .get(index)
-            .cloned()
-            .unwrap_or(Value::Null);
-        if saved == "done" {
-            return Ok(());
-        }
-        key_from_json(&saved)
+    let (saved, pending) = {
+        let saved = checkpoint.lock().await;
+        (
+            saved.segments.get(index).cloned().unwrap_or(Value::Null),
+            saved.pending.get(index).cloned().unwrap_or_default(),
+        )
     };
+    // A run stopped between a page's writes and their settling: settle them first.
+    if !pending.is_empty() {
+        let held: Vec<(AttributeValue, Option<Item>)> = pending
+            .iter()
+            .filter_map(|p| {
+                Some((
+                    p.get("id").and_then(attribute_from_json)?,
+                    key_from_json(&p["entry"]),
+                ))
+            })
+            .collect();
+        settle_written(client, tables, &held, counts, budget).await?;
+        let mut saved = checkpoint.lock().await;
+        if let Some(slot) = saved.pending.get_mut(index) {
+            slot.clear();
+        }
+        saved.save()?;
+    }
+    if saved == "done" {
+        return Ok(());
+    }
+    let mut start = key_from_json(&saved);
     loop {
         let page = client
             .scan()
@@ -253,7 +333,7 @@ async fn scan_segment(
         counts
             .scanned
             .fetch_add(items.len() as u64, Ordering::Relaxed);
-        let mut entries: Vec<(Item, ViewEntry)> = Vec::new();
+        let mut entries: Vec<(AttributeValue, ViewEntry)> = Vec::new();
         for item in &items {
             match view_entry(item) {
                 Ok(Some(entry)) => {
@@ -261,7 +341,7 @@ async fn scan_segment(
                         .get("id")
                         .cloned()
                         .unwrap_or(AttributeValue::Null(true));
-                    entries.push((HashMap::from([("id".to_string(), id)]), entry));
+                    entries.push((id, entry));
                 }
                 Ok(None) => {}
                 Err(unreadable) => {
@@ -274,20 +354,31 @@ async fn scan_segment(
             .indexed
             .fetch_add(entries.len() as u64, Ordering::Relaxed);
         if !options.dry_run && !entries.is_empty() {
+            // 1. What this page writes is in the checkpoint before it is written.
+            {
+                let mut saved = checkpoint.lock().await;
+                if let Some(slot) = saved.pending.get_mut(index) {
+                    *slot = entries
+                        .iter()
+                        .map(|(id, entry)| {
+                            json!({"id": attribute_to_json(id), "entry": key_to_json(&entry.item())})
+                        })
+                        .collect();
+                }
+                saved.save()?;
+            }
+            // 2. The writes.
             let puts = entries
                 .iter()
                 .map(|(_, entry)| put(entry.item()))
                 .collect::<Result<Vec<_>, _>>()?;
             write(client, &tables.test_events, puts).await?;
-            let raced = stale_entries(client, &tables.events, &entries, budget).await?;
-            counts
-                .raced
-                .fetch_add(raced.len() as u64, Ordering::Relaxed);
-            let deletes = raced
-                .into_iter()
-                .map(|entry| delete(entry.key()))
-                .collect::<Result<Vec<_>, _>>()?;
-            write(client, &tables.test_events, deletes).await?;
+            // 3. Each entry made what its source maps to now.
+            let held: Vec<(AttributeValue, Option<Item>)> = entries
+                .iter()
+                .map(|(id, entry)| (id.clone(), Some(entry.item())))
+                .collect();
+            settle_written(client, tables, &held, counts, budget).await?;
         }
         start = page.last_evaluated_key;
         if !options.dry_run {
@@ -295,6 +386,10 @@ async fn scan_segment(
             if let Some(slot) = saved.segments.get_mut(index) {
                 *slot = start.as_ref().map_or(json!("done"), key_to_json);
             }
+            if let Some(slot) = saved.pending.get_mut(index) {
+                slot.clear();
+            }
+            saved.scanned += items.len() as u64;
             saved.save()?;
         }
         if start.is_none() {
@@ -303,92 +398,52 @@ async fn scan_segment(
     }
 }
 
-/// The entries just written whose source, read again consistently, no longer
-/// maps to them (flipped to live, changed, or deleted meanwhile).
-pub async fn stale_entries(
+/// The entries written (`held`: source id, entry) made what their sources map to now;
+/// the read budget is spent after the writes, never between a read and its writes.
+async fn settle_written(
     client: &Client,
-    events_table: &str,
-    written: &[(Item, ViewEntry)],
+    tables: &Tables,
+    held: &[(AttributeValue, Option<Item>)],
+    counts: &Counts,
     budget: &Budget,
-) -> Result<Vec<ViewEntry>, BackfillError> {
-    let mut current: HashMap<String, Option<ViewEntry>> = HashMap::new();
-    for chunk in written.chunks(GET_BATCH) {
-        let mut keys: Vec<Item> = chunk.iter().map(|(key, _)| key.clone()).collect();
-        for attempt in 0..8u32 {
-            let output = client
-                .batch_get_item()
-                .request_items(
-                    events_table,
-                    KeysAndAttributes::builder()
-                        .set_keys(Some(keys.clone()))
-                        .consistent_read(true)
-                        .projection_expression(PROJECTION)
-                        .set_expression_attribute_names(Some(projection_names()))
-                        .build()?,
-                )
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(|e| format!("BatchGetItem: {}", DisplayErrorContext(e)))?;
-            let units: f64 = output
-                .consumed_capacity
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|c| c.capacity_units)
-                .sum();
-            budget.spend(units).await;
-            for item in output
-                .responses
-                .unwrap_or_default()
-                .remove(events_table)
-                .unwrap_or_default()
-            {
-                current.insert(id_of(&item), view_entry(&item).ok().flatten());
-            }
-            keys = output
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(events_table))
-                .map(|k| k.keys)
-                .unwrap_or_default();
-            if keys.is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
-        }
-        if !keys.is_empty() {
-            return Err(format!("BatchGetItem kept {} keys unprocessed", keys.len()).into());
-        }
-    }
-    Ok(written
-        .iter()
-        .filter(|(key, entry)| {
-            current
-                .get(&id_of(key))
-                .and_then(Option::as_ref)
-                .is_none_or(|now| now.key() != entry.key())
-        })
-        .map(|(_, entry)| entry.clone())
-        .collect())
+) -> Result<(), BackfillError> {
+    let reads = crate::reconcile::Counts::default();
+    let (fixes, mut units) = decide_held(client, tables, held, &reads).await?;
+    counts
+        .raced
+        .fetch_add(fixes.len() as u64, Ordering::Relaxed);
+    let (_, _, _, spent) = settle(client, tables, fixes, &reads).await?;
+    units += spent;
+    counts.reread.fetch_add(
+        reads.sources_read.load(Ordering::Relaxed),
+        Ordering::Relaxed,
+    );
+    budget.spend(units).await;
+    Ok(())
 }
 
-fn id_of(item: &Item) -> String {
-    format!("{:?}", item.get("id"))
+fn attribute_to_json(value: &AttributeValue) -> Value {
+    key_to_json(&HashMap::from([("v".to_string(), value.clone())]))["v"].clone()
 }
 
-fn put(item: Item) -> Result<WriteRequest, BackfillError> {
+fn attribute_from_json(value: &Value) -> Option<AttributeValue> {
+    key_from_json(&json!({ "v": value }))?.remove("v")
+}
+
+pub(crate) fn put(item: Item) -> Result<WriteRequest, BackfillError> {
     Ok(WriteRequest::builder()
         .put_request(PutRequest::builder().set_item(Some(item)).build()?)
         .build())
 }
 
-fn delete(key: Item) -> Result<WriteRequest, BackfillError> {
+pub(crate) fn delete(key: Item) -> Result<WriteRequest, BackfillError> {
     Ok(WriteRequest::builder()
         .delete_request(DeleteRequest::builder().set_key(Some(key)).build()?)
         .build())
 }
 
 /// BatchWriteItem in batches of 25, retrying unprocessed items with exponential backoff.
-async fn write(
+pub(crate) async fn write(
     client: &Client,
     table: &str,
     requests: Vec<WriteRequest>,

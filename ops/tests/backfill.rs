@@ -1,9 +1,11 @@
-//! The `backfill` binary against DynamoDB Local: what it writes is what `seed`
+//! `tracking-ops backfill` against DynamoDB Local: what it writes is what `seed`
 //! writes for the same events (the indexer's rule), a dry run writes nothing, a
 //! killed run resumes from its checkpoint, and a writer flipping test events to
 //! live while it runs (with the real indexer on the stream) leaves no stale entry.
 
 #![allow(clippy::restriction)]
+
+mod common;
 
 use std::collections::{BTreeSet, HashMap};
 use std::process::{Command, Output, Stdio};
@@ -12,18 +14,12 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use tracking_status::config::TableNames;
-use tracking_status_dev::kit::{
-    client_config, dynamodb_local_endpoint, sdk_config, table_env, unique_tables,
-};
+use tracking_status_dev::kit::unique_tables;
 use tracking_status_dev::load::{ensure_tables, view_items};
-use tracking_status_dev::runtime_api::Function;
-use tracking_status_dev::stream_poller::{POLL_INTERVAL, StreamReader, poll};
+
+use common::{Indexer, client, tracking_ops};
 
 type Item = HashMap<String, AttributeValue>;
-
-async fn client() -> Client {
-    Client::from_conf(client_config(&dynamodb_local_endpoint()).await.build())
-}
 
 /// 90 events as their writers write them: programs 42 and 43, clicks, leads and sales, test and
 /// live, and one test click whose createdAt cannot be read.
@@ -112,15 +108,8 @@ async fn expected_view(client: &Client, tables: &TableNames) -> BTreeSet<(String
 }
 
 fn backfill(tables: &TableNames, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_backfill"));
-    command
-        .args(args)
-        .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local_endpoint())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .envs(table_env(tables));
+    let mut command = tracking_ops(tables);
+    command.arg("backfill").args(args);
     command
 }
 
@@ -155,15 +144,72 @@ async fn the_backfill_writes_the_view_seed_would_and_prints_its_cost_first() {
     .unwrap();
     let text = stderr(&output);
     assert!(output.status.success(), "{text}");
+    // First the two tables and where their names came from, then the estimate, then the work.
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("region us-east-1"), "{text}");
     assert!(
-        text.lines().next().unwrap().contains("read units"),
+        lines[1].starts_with("EVENTS_TABLE")
+            && lines[1].contains(&format!("{} ($EVENTS_TABLE)", tables.events)),
         "{text}"
     );
+    assert!(
+        lines[2].starts_with("TEST_EVENTS_TABLE")
+            && lines[2].contains(&format!("{} ($TEST_EVENTS_TABLE)", tables.test_events)),
+        "{text}"
+    );
+    assert!(lines[3].contains("read units"), "{text}");
     assert!(text.contains("90 scanned"), "{text}");
     assert!(text.contains("1 unreadable"), "{text}");
     let view = keys(&scan(&client, &tables.test_events).await);
     assert!(!view.is_empty());
     assert_eq!(view, expected_view(&client, &tables).await);
+}
+
+/// Both tables are required (no default names), and a view table that is missing or keyed
+/// otherwise stops the run before the first paid read, with one line that names it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tables_are_required_and_checked_before_anything_is_read() {
+    let (_client, tables) = fresh_tables().await;
+    let output = backfill(&tables, &["--dry-run"])
+        .env_remove("TEST_EVENTS_TABLE")
+        .output()
+        .unwrap();
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("no table name for TEST_EVENTS_TABLE"),
+        "{text}"
+    );
+
+    let output = backfill(&tables, &["--dry-run"])
+        .env(
+            "TEST_EVENTS_TABLE",
+            format!("{}-missing", tables.test_events),
+        )
+        .output()
+        .unwrap();
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        !text.contains("read units"),
+        "nothing is estimated or read: {text}"
+    );
+    assert!(
+        text.contains(&format!("{}-missing", tables.test_events)) && text.contains("no such table"),
+        "{text}"
+    );
+
+    // The events table where the view should be: keyed by id (N), not programType/order.
+    let output = backfill(&tables, &["--dry-run"])
+        .env("TEST_EVENTS_TABLE", &tables.events)
+        .output()
+        .unwrap();
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("partition key is id (N), the function reads programType (S)"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -220,13 +266,15 @@ async fn a_killed_backfill_resumes_from_its_checkpoint() {
     .unwrap();
     let text = stderr(&output);
     assert!(output.status.success(), "{text}");
-    let scanned: u64 = text
-        .split(" scanned,")
+    // "done: 90 scanned (N in this run)": the total counts the first run's pages too.
+    let this_run: u64 = text
+        .split(" in this run)")
         .next()
-        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|head| head.rsplit('(').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{text}"));
-    assert!(scanned < 90, "the second run started over: {text}");
+    assert!(this_run < 90, "the second run started over: {text}");
+    assert!(text.contains("done: 90 scanned ("), "{text}");
     assert_eq!(
         keys(&scan(&client, &tables.test_events).await),
         expected_view(&client, &tables).await
@@ -240,22 +288,7 @@ async fn a_killed_backfill_resumes_from_its_checkpoint() {
 async fn events_flipped_to_live_during_the_backfill_leave_no_stale_entry() {
     let (client, tables) = fresh_tables().await;
     // The indexer on the stream, from now on: the events above were written "before the stream".
-    let streams =
-        aws_sdk_dynamodbstreams::Client::new(&sdk_config(&dynamodb_local_endpoint()).await);
-    let mut reader = StreamReader::of_table(&client, streams, &tables.events)
-        .await
-        .unwrap();
-    reader.next_records().await.unwrap();
-    let mut env = table_env(&tables);
-    env.push((
-        "AWS_ENDPOINT_URL_DYNAMODB".into(),
-        dynamodb_local_endpoint(),
-    ));
-    let mut function = Function::spawn(env!("CARGO_BIN_EXE_test-event-indexer"), &env, None).await;
-    let poller =
-        tokio::spawn(
-            async move { poll(&mut reader, &mut function, POLL_INTERVAL, |_, _| {}).await },
-        );
+    let indexer = Indexer::start_after_existing(&client, &tables.events, &tables.test_events).await;
 
     let file = checkpoint(&tables);
     let run = backfill(
@@ -306,9 +339,151 @@ async fn events_flipped_to_live_during_the_backfill_leave_no_stale_entry() {
             start.elapsed() < Duration::from_secs(10),
             "stale entries survived: {left:?}\n{text}"
         );
-        assert!(!poller.is_finished(), "the poller stopped");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     eprintln!("{text}");
-    poller.abort();
+    indexer.stop();
+}
+
+/// The view as whole entries (key → sorted attributes), to compare content, not only keys.
+fn whole(items: Vec<Item>) -> BTreeSet<String> {
+    items
+        .into_iter()
+        .map(|item| {
+            let mut fields: Vec<String> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+            fields.sort();
+            fields.join(",")
+        })
+        .collect()
+}
+
+/// The whole view `seed` (the indexer's rule) makes of the events as they are now.
+async fn expected_whole(client: &Client, tables: &TableNames) -> BTreeSet<String> {
+    let events: Vec<Item> = scan(client, &tables.events)
+        .await
+        .into_iter()
+        .filter(|e| tracking_status::store::dynamodb::view::view_entry(e).is_ok())
+        .collect();
+    whole(view_items(&events).unwrap())
+}
+
+async fn update(
+    client: &Client,
+    tables: &TableNames,
+    id: u64,
+    expression: &str,
+    value: AttributeValue,
+) {
+    client
+        .update_item()
+        .table_name(&tables.events)
+        .key("id", AttributeValue::N(id.to_string()))
+        .update_expression(expression)
+        .expression_attribute_names(
+            "#f",
+            if expression.contains("test") {
+                "test"
+            } else {
+                "timestamp"
+            },
+        )
+        .expression_attribute_values(":v", value)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A run killed (or failed) after a page's writes and before they were settled: the
+/// checkpoint holds the page's entries as pending (its file format: `pending`, per segment,
+/// `{"id", "entry"}` in DynamoDB JSON), the view holds them, and meanwhile their events
+/// changed, the indexer's records for those changes having come before the writes. The
+/// resumed run settles them first: no stale entry is left (the scan from the saved position
+/// alone would leave the flipped and the moved ones).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stopped_between_a_pages_writes_and_their_settling_leaves_no_stale_entry() {
+    let (client, tables) = fresh_tables().await;
+    // The page: events 2, 3, 5 and 6 as the Scan read them (test clicks and leads).
+    let page: Vec<Item> = events()
+        .into_iter()
+        .filter(|e| ["2", "3", "5", "6"].contains(&e["id"].as_n().unwrap().as_str()))
+        .collect();
+    let written = view_items(&page).unwrap();
+    for entry in &written {
+        client
+            .put_item()
+            .table_name(&tables.test_events)
+            .set_item(Some(entry.clone()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let pending: Vec<serde_json::Value> = page
+        .iter()
+        .zip(&written)
+        .map(|(event, entry)| {
+            serde_json::json!({
+                "id": serde_json::to_value(serde_dynamo::Item::from(HashMap::from([("v".to_string(), event["id"].clone())]))).unwrap()["v"],
+                "entry": serde_json::to_value(serde_dynamo::Item::from(entry.clone())).unwrap(),
+            })
+        })
+        .collect();
+    let file = checkpoint(&tables);
+    std::fs::write(
+        &file,
+        serde_json::json!({"table": tables.events, "segments": [serde_json::Value::Null], "pending": [pending]})
+            .to_string(),
+    )
+    .unwrap();
+    // Meanwhile: 2 flipped to live, 3 moved to program 44, 5's timestamp changed, 6 deleted.
+    update(
+        &client,
+        &tables,
+        2,
+        "SET #f = :v",
+        AttributeValue::Bool(false),
+    )
+    .await;
+    client
+        .update_item()
+        .table_name(&tables.events)
+        .key("id", AttributeValue::N("3".into()))
+        .update_expression("SET programId = :p")
+        .expression_attribute_values(":p", AttributeValue::N("44".into()))
+        .send()
+        .await
+        .unwrap();
+    update(
+        &client,
+        &tables,
+        5,
+        "SET #f = :v",
+        AttributeValue::S("2026-06-09T00:00:00Z".into()),
+    )
+    .await;
+    client
+        .delete_item()
+        .table_name(&tables.events)
+        .key("id", AttributeValue::N("6".into()))
+        .send()
+        .await
+        .unwrap();
+
+    let output = backfill(&tables, &["--segments", "1", "--checkpoint", &file])
+        .output()
+        .unwrap();
+    let text = stderr(&output);
+    assert!(output.status.success(), "{text}");
+    assert_eq!(
+        whole(scan(&client, &tables.test_events).await),
+        expected_whole(&client, &tables).await,
+        "{text}"
+    );
+    // The finished checkpoint says so, and a second run does nothing.
+    let output = backfill(&tables, &["--segments", "1", "--checkpoint", &file])
+        .output()
+        .unwrap();
+    let text = stderr(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("says this backfill is finished"), "{text}");
+    assert!(!text.contains("read units"), "{text}");
 }
