@@ -774,6 +774,8 @@ fn deployed_and_local_cors_allow_the_same_headers() {
         "{deployed:?}"
     );
     assert_eq!(headers(&local_template(), "LocalHttpApi"), deployed);
+}
+
 /// A failed first create leaves no table behind: every table is deleted when the stack
 /// operation that created it rolls back, and retained otherwise (a stack delete, a
 /// replacement); the docs say so in those words.
