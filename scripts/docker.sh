@@ -51,7 +51,7 @@
 
 DOCKERD_LOG="$LOCAL/dockerd.log"
 # Bump when the recipe below changes: the image is rebuilt when its label differs.
-LAMBDA_BASE_RECIPE="tracking-status-stand-in-3"
+LAMBDA_BASE_RECIPE="tracking-status-stand-in-2"
 LAMBDA_STAND_IN_REPOSITORY="tracking-status/lambda-stand-in"
 
 
@@ -326,11 +326,6 @@ ensure_stand_in_image() {
   if [ ! -e "$work/rootfs$loader" ] && [ ! -L "$work/rootfs$loader" ]; then
     fail "the stand-in for $arch has no $loader"; rm -rf "$work"; return 1
   fi
-  # SAM's emulator is a Go program: under qemu-user, Go's asynchronous preemption signals make it
-  # hang now and then (invokes answered "No response from invoke container"), so a foreign
-  # architecture's image turns them off for every process in the container.
-  local go_debug=""
-  [ "$native" = 0 ] && go_debug="ENV GODEBUG=asyncpreemptoff=1"
   # The classic builder (no BuildKit or buildx needed), FROM scratch: unlike docker import, it
   # records the image's architecture (--platform), which SAM's own build of its image asks for.
   tar -C "$work/rootfs" -cf "$work/rootfs.tar" .
@@ -339,7 +334,6 @@ FROM scratch
 ADD rootfs.tar /
 LABEL tracking-status.stand-in="$recipe"
 ENV PATH=/usr/local/bin:/usr/bin:/bin:/opt/bin LAMBDA_TASK_ROOT=/var/task LAMBDA_RUNTIME_DIR=/var/runtime
-$go_debug
 WORKDIR /var/task
 ENTRYPOINT ["/var/rapid/aws-lambda-rie"]
 DOCKERFILE
