@@ -4,12 +4,15 @@
 #   ensure_docker                 install docker.io (Debian) if missing, start dockerd if it is not
 #                                 answering, wait for it; clear errors when neither works
 #   stop_docker_if_started        stop the dockerd that ensure_docker started (nothing else)
+#   sam_local_arch                the architecture `sam local` runs the functions on:
+#                                 SAM_LOCAL_ARCH (x86_64 or arm64), else the host's
 #   ensure_lambda_base_image      the image the function runs on: AWS's
 #                                 public.ecr.aws/lambda/provided:al2023-<arch> when present or
 #                                 pulled, else a stand-in built from Debian packages under a name
 #                                 of its own (idempotent: a label records the recipe and package
 #                                 versions; fast when present). Sets LAMBDA_IMAGE and
-#                                 SAM_RAPID_IMAGE
+#                                 SAM_RAPID_IMAGE. An arm64 <arch> on an x86_64 host runs under
+#                                 qemu (ensure_arm64_emulation)
 #   sam_image_options             the `sam local invoke/start-api` options that run that image
 #   docker_bridge_gateway         the host's address on the default bridge (what a container
 #                                 uses to reach a service on the host)
@@ -37,10 +40,18 @@
 # (libgcc-s1) and busybox (busybox-static: SAM's image build runs `mv` and `chmod` in it; the
 # reachability probe uses its wget). It is NOT Amazon Linux 2023: scripts/glibc-check.sh covers
 # the one difference that matters to a native binary, the glibc version (AL2023 has 2.34).
+#
+# arm64 on an x86_64 host (SAM_LOCAL_ARCH=arm64, what scripts/test.sh uses, so that `sam local`
+# runs the artifact that deploys): the kernel runs the arm64 binaries (the function, SAM's
+# emulator) through Debian's qemu-user-static, registered with binfmt_misc with the F flag (the
+# interpreter is opened at registration, so it works inside containers). The stand-in's arm64
+# glibc and libgcc_s are those of libc6-arm64-cross and libgcc-s1-arm64-cross (what
+# ensure_arm64_tools installs, the same files qemu-aarch64 -L runs the release binary with); its
+# busybox stays the host's (SAM's image build and the reachability probe run it natively).
 
 DOCKERD_LOG="$LOCAL/dockerd.log"
 # Bump when the recipe below changes: the image is rebuilt when its label differs.
-LAMBDA_BASE_RECIPE="tracking-status-stand-in-1"
+LAMBDA_BASE_RECIPE="tracking-status-stand-in-2"
 LAMBDA_STAND_IN_REPOSITORY="tracking-status/lambda-stand-in"
 
 
@@ -85,7 +96,11 @@ ensure_docker() {
   fi
   log "starting dockerd in the background (log: $DOCKERD_LOG)"
   local t0=$SECONDS
-  setsid dockerd >"$DOCKERD_LOG" 2>&1 </dev/null &
+  # --userland-proxy=false: a published port is forwarded by the kernel, so a connection to it is
+  # refused until the container listens. With the proxy, it is accepted at once, and SAM, which
+  # takes an accepted connection as its emulator being up, posts too early to an emulator that
+  # starts slowly (under qemu: "No response from invoke container", seen here on 5 of 23 invokes).
+  setsid dockerd --userland-proxy=false >"$DOCKERD_LOG" 2>&1 </dev/null &
   DOCKERD_STARTED_PID=$!
   echo "$DOCKERD_STARTED_PID" >"$LOCAL/dockerd.pid"
   for _ in $(seq 1 300); do
@@ -125,6 +140,42 @@ lambda_arch() {
   esac
 }
 
+sam_local_arch() {
+  case "${SAM_LOCAL_ARCH:-}" in
+    "") lambda_arch ;;
+    x86_64 | arm64) echo "$SAM_LOCAL_ARCH" ;;
+    *) fail "SAM_LOCAL_ARCH=$SAM_LOCAL_ARCH: x86_64 or arm64"; return 1 ;;
+  esac
+}
+
+docker_platform() {
+  case "$1" in x86_64) echo linux/amd64 ;; arm64) echo linux/arm64 ;; esac
+}
+
+# ensure_arm64_emulation: arm64 binaries run on this x86_64 host, in containers too: Debian's
+# qemu-user-static (installed as root when missing) registered with binfmt_misc with the F flag,
+# from the registration line the package ships (/usr/lib/binfmt.d/qemu-aarch64.conf).
+ensure_arm64_emulation() {
+  local binfmt=/proc/sys/fs/binfmt_misc conf=/usr/lib/binfmt.d/qemu-aarch64.conf
+  if ! [ -f "$conf" ]; then
+    apt_install "running arm64 functions under sam local (or run with SAM_LOCAL_ARCH=x86_64)" \
+      qemu-user-static || return 1
+  fi
+  if ! [ -e "$binfmt/register" ]; then
+    mount -t binfmt_misc binfmt_misc "$binfmt" 2>/dev/null ||
+      { fail "binfmt_misc is not mounted at $binfmt and mounting it failed (needs root)"; return 1; }
+  fi
+  if [ -e "$binfmt/qemu-aarch64" ] && ! grep -q '^flags:.*F' "$binfmt/qemu-aarch64"; then
+    # Registered without F (binfmt-support's default): containers could not find the interpreter.
+    echo -1 >"$binfmt/qemu-aarch64" || { fail "could not remove the qemu-aarch64 binfmt entry"; return 1; }
+  fi
+  if ! [ -e "$binfmt/qemu-aarch64" ]; then
+    cat "$conf" >"$binfmt/register" ||
+      { fail "registering qemu-aarch64 with binfmt_misc failed (needs root)"; return 1; }
+    log "registered $(sed -n 's/^interpreter //p' "$binfmt/qemu-aarch64") for arm64 binaries (binfmt_misc)"
+  fi
+}
+
 # stand_in_label IMAGE: the recipe label our stand-in carries (empty: not ours, or absent). An
 # image SAM builds FROM the stand-in inherits it.
 stand_in_label() {
@@ -157,7 +208,11 @@ aws_lambda_image() {
 # after the base's repository as SAM 1.170 names it).
 ensure_lambda_base_image() {
   local arch aws
-  arch="$(lambda_arch)" || return 1
+  arch="$(sam_local_arch)" || return 1
+  if [ "$arch" != "$(lambda_arch)" ]; then
+    [ "$arch" = arm64 ] || { fail "sam local runs $arch functions only on an $arch or x86_64 host"; return 1; }
+    ensure_arm64_emulation || return 1
+  fi
   aws="public.ecr.aws/lambda/provided:al2023-$arch"
   if aws_lambda_image "$aws"; then
     LAMBDA_IMAGE="$aws" LAMBDA_IMAGE_IS_STAND_IN=0
@@ -172,7 +227,7 @@ ensure_lambda_base_image() {
   fi
   LAMBDA_IMAGE="$LAMBDA_STAND_IN_REPOSITORY:al2023-$arch" LAMBDA_IMAGE_IS_STAND_IN=1
   SAM_RAPID_IMAGE="$LAMBDA_STAND_IN_REPOSITORY:rapid-$arch"
-  ensure_stand_in_image "$LAMBDA_IMAGE" || return 1
+  ensure_stand_in_image "$LAMBDA_IMAGE" "$arch" || return 1
   log "the function runs on the stand-in $LAMBDA_IMAGE (Debian's glibc, not Amazon Linux 2023)"
 }
 
@@ -194,29 +249,46 @@ lambda_base_packages() {
   done
 }
 
-# ensure_stand_in_image IMAGE: builds the stand-in as IMAGE unless it is there, built by this recipe.
+# stand_in_packages ARCH: the packages (name=version) the stand-in for ARCH is made of, as its
+# label records them: the host's libc6 and libgcc-s1 for the host's architecture, the cross
+# packages' arm64 glibc and libgcc_s for arm64 on an x86_64 host.
+stand_in_packages() {
+  if [ "$1" = "$(lambda_arch)" ]; then
+    lambda_base_packages
+  else
+    dpkg-query -W -f '${Package}=${Version}\n' libc6-arm64-cross libgcc-s1-arm64-cross 2>/dev/null ||
+      echo "arm64-cross=unknown"
+  fi
+}
+
+# ensure_stand_in_image IMAGE ARCH: builds the stand-in for ARCH as IMAGE unless it is there,
+# built by this recipe.
 ensure_stand_in_image() {
-  local image="$1" recipe current
+  local image="$1" arch="$2" recipe current
   command -v apt-get >/dev/null 2>&1 || { fail "building $image needs apt-get (Debian packages)"; return 1; }
-  recipe="$LAMBDA_BASE_RECIPE $(dpkg --print-architecture) $(lambda_base_packages | tr '\n' ' ')"
+  recipe="$LAMBDA_BASE_RECIPE $arch on $(dpkg --print-architecture) $(stand_in_packages "$arch" | tr '\n' ' ')"
   current="$(stand_in_label "$image")"
   if [ "$current" = "$recipe" ]; then
     return 0
   fi
   log "building the stand-in $image from Debian packages"
-  local t0=$SECONDS work debs
+  local t0=$SECONDS work debs native=1
+  [ "$arch" = "$(lambda_arch)" ] || native=0
   work="$(mktemp -d)"
   debs="$work/debs"
   mkdir -p "$debs" "$work/rootfs"
   # The host's exact versions when the mirror still has them, else the current ones.
-  local wanted
-  wanted="$(lambda_base_packages | grep -v '=unknown$' | tr '\n' ' ') busybox-static"
+  local wanted="busybox-static" fallback="busybox-static"
+  if [ "$native" = 1 ]; then
+    wanted="$(lambda_base_packages | grep -v '=unknown$' | tr '\n' ' ') busybox-static"
+    fallback="libc6 libgcc-s1 busybox-static"
+  fi
   if ! (cd "$debs" && apt-get download -qq $wanted) >"$work/download.log" 2>&1; then
     # Fresh machines may not have package lists yet; an old version may be gone from the mirror.
     apt-get update -qq >/dev/null 2>&1 || true
     rm -f "$debs"/*.deb
-    if ! (cd "$debs" && apt-get download -qq libc6 libgcc-s1 busybox-static) >"$work/download.log" 2>&1; then
-      fail "apt-get download libc6 libgcc-s1 busybox-static failed:"
+    if ! (cd "$debs" && apt-get download -qq $fallback) >"$work/download.log" 2>&1; then
+      fail "apt-get download $fallback failed:"
       cat "$work/download.log" >&2
       rm -rf "$work"
       return 1
@@ -227,6 +299,13 @@ ensure_stand_in_image() {
     dpkg-deb -x "$deb" "$work/rootfs"
     used="$used $(basename "$deb" .deb)"
   done
+  if [ "$native" = 0 ]; then
+    # arm64's loader, glibc and libgcc_s, where an arm64 binary looks for them (/lib).
+    mkdir -p "$work/rootfs/lib"
+    cp -a "$AARCH64_SYSROOT"/lib/*.so* "$work/rootfs/lib/" ||
+      { fail "no arm64 glibc in $AARCH64_SYSROOT (ensure_arm64_tools installs it)"; rm -rf "$work"; return 1; }
+    used="$used $(stand_in_packages "$arch" | tr '\n' ' ')"
+  fi
   (
     set -e
     cd "$work/rootfs"
@@ -241,23 +320,27 @@ ensure_stand_in_image() {
     echo 'root:x:0:' >etc/group
     rm -rf usr/share/doc usr/share/man usr/share/lintian usr/share/locale
   ) || { fail "assembling the stand-in root filesystem failed"; rm -rf "$work"; return 1; }
-  # The dynamic loader a binary built on this host asks for (libc6 ships it; checked, not assumed).
-  local loader
-  for loader in /lib64/ld-linux-x86-64.so.2 /lib/ld-linux-aarch64.so.1; do
-    if [ -e "$loader" ] && [ ! -e "$work/rootfs$loader" ] && [ ! -L "$work/rootfs$loader" ]; then
-      fail "the libc6 package did not provide $loader"; rm -rf "$work"; return 1
-    fi
-  done
-  # docker import works with every Docker client (no BuildKit or buildx needed).
-  if ! tar -C "$work/rootfs" -c . | docker import \
-    --change "LABEL tracking-status.stand-in=\"$recipe\"" \
-    --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin:/opt/bin' \
-    --change 'ENV LAMBDA_TASK_ROOT=/var/task' \
-    --change 'ENV LAMBDA_RUNTIME_DIR=/var/runtime' \
-    --change 'WORKDIR /var/task' \
-    --change 'ENTRYPOINT ["/var/rapid/aws-lambda-rie"]' \
-    - "$image" >/dev/null; then
-    fail "docker import of the stand-in image failed"
+  # The dynamic loader a binary of ARCH asks for (checked, not assumed).
+  local loader=/lib64/ld-linux-x86-64.so.2
+  [ "$arch" = arm64 ] && loader=/lib/ld-linux-aarch64.so.1
+  if [ ! -e "$work/rootfs$loader" ] && [ ! -L "$work/rootfs$loader" ]; then
+    fail "the stand-in for $arch has no $loader"; rm -rf "$work"; return 1
+  fi
+  # The classic builder (no BuildKit or buildx needed), FROM scratch: unlike docker import, it
+  # records the image's architecture (--platform), which SAM's own build of its image asks for.
+  tar -C "$work/rootfs" -cf "$work/rootfs.tar" .
+  cat >"$work/Dockerfile" <<DOCKERFILE
+FROM scratch
+ADD rootfs.tar /
+LABEL tracking-status.stand-in="$recipe"
+ENV PATH=/usr/local/bin:/usr/bin:/bin:/opt/bin LAMBDA_TASK_ROOT=/var/task LAMBDA_RUNTIME_DIR=/var/runtime
+WORKDIR /var/task
+ENTRYPOINT ["/var/rapid/aws-lambda-rie"]
+DOCKERFILE
+  if ! DOCKER_BUILDKIT=0 docker build -q --platform "$(docker_platform "$arch")" -t "$image" \
+    -f "$work/Dockerfile" "$work" >"$work/build.log" 2>&1; then
+    fail "docker build of the stand-in image failed:"
+    cat "$work/build.log" >&2
     rm -rf "$work"
     return 1
   fi
@@ -292,7 +375,8 @@ check_reachable_from_container() {
   # status line. busybox's own timeout, not wget -T (Debian's busybox-static 1.35 wget crashes
   # on -T), under a shell that stays PID 1: a container's PID 1 cannot be killed from inside,
   # so wget must not be it.
-  out="$(docker run --rm --network bridge --entrypoint /bin/sh "$LAMBDA_IMAGE" -c '
+  out="$(docker run --rm --network bridge --platform "$(docker_platform "$(sam_local_arch)")" \
+    --entrypoint /bin/sh "$LAMBDA_IMAGE" -c '
     if command -v wget >/dev/null; then timeout -s KILL 10 wget -S -O /dev/null "$0"
     else curl -sS --max-time 10 -o /dev/null -D - "$0"; fi; exit 0' "http://$host:$port/" 2>&1 || true)"
   if printf '%s' "$out" | grep -q 'HTTP/1\.[01] [0-9]'; then

@@ -234,3 +234,34 @@ ensure_typescript_tools() {
   export PATH="$dir/node_modules/.bin:$PATH"
   export NODE_PATH="$dir/node_modules${NODE_PATH:+:$NODE_PATH}"
 }
+
+# Background jobs of scripts/test.sh: a CPU-bound build on one core while the foreground's serial
+# phases leave the other idle.
+#   background NAME COMMAND...   runs COMMAND (a program, not a function) in the background, in a
+#                                process group of its own, its output in .local/NAME.log
+#   wait_background NAME         waits for it; on failure prints the end of its log and fails
+#   stop_backgrounds             ends those still running (on a failure elsewhere)
+declare -A BACKGROUND_PIDS=() BACKGROUND_STARTED=()
+background() {
+  local name="$1"; shift
+  log "started in the background: $name (log: .local/$name.log)"
+  setsid "$@" >"$LOCAL/$name.log" 2>&1 </dev/null &
+  BACKGROUND_PIDS[$name]=$! BACKGROUND_STARTED[$name]=$SECONDS
+}
+wait_background() {
+  local name="$1" rc=0
+  wait "${BACKGROUND_PIDS[$name]}" || rc=$?
+  unset "BACKGROUND_PIDS[$name]"
+  if [ "$rc" -ne 0 ]; then
+    fail "$name failed (exit $rc); the end of its log ($LOCAL/$name.log):"
+    tail -n 40 "$LOCAL/$name.log" >&2
+    return 1
+  fi
+  log "$name: done, $((SECONDS - BACKGROUND_STARTED[$name])) s after it started"
+}
+stop_backgrounds() {
+  local name
+  for name in "${!BACKGROUND_PIDS[@]}"; do
+    kill -TERM -- "-${BACKGROUND_PIDS[$name]}" 2>/dev/null || true
+  done
+}

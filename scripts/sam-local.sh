@@ -35,11 +35,12 @@ ensure_ci_tools
 ensure_docker
 ensure_lambda_base_image
 SAM_BEFORE="$(sam_containers)"
-arch="$(lambda_arch)"
+arch="$(sam_local_arch)"
 
 if [ ! -f "$build_dir/template.yaml" ]; then
   log "no sam build in $build_dir: building (release; takes minutes the first time)"
-  sam build --no-cached --parameter-overrides "Architecture=$arch" --build-dir "$build_dir"
+  CARGO_TARGET_DIR="${LAMBDA_TARGET_DIR:-$ROOT/target}" sam build --no-cached \
+    --parameter-overrides "Architecture=$arch" --build-dir "$build_dir"
 fi
 bash scripts/glibc-check.sh "$build_dir/TrackingStatusFunction/bootstrap" >&2 ||
   log "WARNING: the bootstrap needs a newer glibc than provided.al2023 has: it runs here, not on Lambda"

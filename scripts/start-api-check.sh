@@ -62,13 +62,15 @@ if [ "$browser" = 1 ]; then
 fi
 ensure_docker
 ensure_lambda_base_image
-arch="$(lambda_arch)"
+arch="$(sam_local_arch)"
 
 if [ "${SKIP_LOCAL_BUILD:-0}" != 1 ] || [ ! -f "$build_dir/template.yaml" ]; then
   log "sam build -t local/template.yaml (the function and the local authorizer, release)"
   t0=$SECONDS
-  sam build -t local/template.yaml --no-cached --parameter-overrides "Architecture=$arch" \
-    --build-dir "$build_dir" >"$work/build.log" 2>&1 || { tail -n 30 "$work/build.log" >&2; exit 1; }
+  # LAMBDA_TARGET_DIR: where scripts/test.sh's release builds go, so cargo finds the function built.
+  CARGO_TARGET_DIR="${LAMBDA_TARGET_DIR:-$ROOT/target}" sam build -t local/template.yaml --no-cached \
+    --parameter-overrides "Architecture=$arch" --build-dir "$build_dir" >"$work/build.log" 2>&1 ||
+    { tail -n 30 "$work/build.log" >&2; exit 1; }
   log "built in $((SECONDS - t0)) s ($build_dir)"
 fi
 for function in TrackingStatusFunction LocalSessionAuthorizerFunction; do

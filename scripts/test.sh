@@ -8,12 +8,13 @@
 # sam build's cargo lambda reads it from Cargo.toml's [package.metadata.lambda.build]), the steps
 # below (each `step` line names one).
 # What each proves is listed once, in docs/testing.md ("What CI checks"). On an x86_64 host the
-# release binary of steps 3 and 4 is the arm64 one, run under qemu-aarch64, and step 10 builds the
-# arm64 artifact as it deploys; ARM64=0 builds and runs the host's release binary instead and
-# skips step 10.
+# release binary of steps 3 and 4 is the arm64 one, run under qemu-aarch64, and step 6 builds the
+# arm64 artifact as it deploys, which steps 8 and 9 run in containers under qemu; ARM64=0 builds
+# and runs the host's architecture instead. Steps 3 and 6 (the release builds) run in the
+# background, beside steps 1 to 5.
 # Docker is checked (installed, started) before step 1, so a machine without it fails at once;
 # so is Chromium. SKIP_SAM_LOCAL=1 skips steps 8 and 9 (and Docker and Chromium); SKIP_SAM_BUILD=1
-# skips steps 6 to 10.
+# skips steps 6 to 9.
 # Ends with the time each step took; on a failure, names the step.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -34,8 +35,17 @@ step() {
   step="$1" step_started=$SECONDS
   log "$1"
 }
+# background_step NAME STEP: waits for the background job NAME and lists STEP, its work, in the
+# closing timings with the time from its start to its end (it overlapped the steps around it).
+background_step() {
+  local started=${BACKGROUND_STARTED[$1]}
+  log "waiting for: $2"
+  wait_background "$1" || { step="$2"; return 1; }
+  timings="$timings$(printf '%5d s  (in the background) %s' "$((SECONDS - started))" "$2")"$'\n'
+}
 finish() {
   local rc=$1
+  stop_backgrounds
   stop_dynamodb_local
   stop_docker_if_started
   if [ "$rc" -eq 0 ]; then
@@ -55,11 +65,37 @@ ensure_cargo_deny
 # every other step, on the host's release binary; the warning says so, and step 3's name in
 # the timings shows which binary ran.
 if [ "$arm64" = 1 ] && ! ensure_arm64_tools; then
-  log "WARNING: the arm64 tools could not be installed: steps 3 and 4 use the host's release binary, step 10 is skipped"
+  log "WARNING: the arm64 tools could not be installed: steps 3 and 4 use the host's release binary, and sam build and sam local the host's architecture"
   arm64=0
 fi
+# The release builds (steps 3 and 6) run in the background, in a target directory of their own
+# (cargo locks a target directory for the whole of a build): their long single-threaded phases
+# (the biggest crates, the fat-LTO link) use the core that the foreground's leave idle.
+export LAMBDA_TARGET_DIR="$ROOT/target/release-builds"
+probe_flags=()
+if [ "$arm64" = 1 ]; then
+  # The architecture that deploys: tests/api/release_binary.rs (step 4) runs it under
+  # qemu-aarch64, with the arm64 glibc and libgcc_s (-L; the tests clear the environment, so the
+  # runner carries it as an argument).
+  probe_flags=(--arm64)
+  export RELEASE_PROBE_RUNNER="qemu-aarch64 -L $AARCH64_SYSROOT"
+fi
+step3="3. cargo lambda build --release ${probe_flags[*]} --features panic-probe (step 4 runs it${probe_flags[*]:+ under qemu-aarch64})"
+background release-probe env CARGO_TARGET_DIR="$LAMBDA_TARGET_DIR" \
+  cargo lambda build --release --locked ${probe_flags[@]+"${probe_flags[@]}"} --features panic-probe --bin tracking-status
+
+# What deploys is the template's default architecture, arm64: step 6 builds it, and on an x86_64
+# host steps 8 and 9 run it under qemu (SAM_LOCAL_ARCH, scripts/docker.sh), so no second,
+# host-architecture release build is made. ARM64=0 builds and runs the host's architecture.
+sam_overrides=()
+if [ "$arm64" = 1 ] || [ "$(uname -m)" = aarch64 ]; then
+  export SAM_LOCAL_ARCH=arm64
+else
+  export SAM_LOCAL_ARCH="$(lambda_arch)"
+  sam_overrides=(--parameter-overrides "Architecture=$SAM_LOCAL_ARCH")
+fi
 if [ "$sam_local" = 1 ]; then
-  step "Docker, for sam local (steps 8 and 9; SKIP_SAM_LOCAL=1 skips them); Chromium (step 9)"
+  step "Docker, for sam local (steps 8 and 9; SKIP_SAM_LOCAL=1 skips them); the $SAM_LOCAL_ARCH image; Chromium (step 9)"
   ensure_docker
   ensure_lambda_base_image
   ensure_browser
@@ -94,63 +130,54 @@ cargo deny --frozen check licenses bans sources
 (cd local/authorizer && cargo fetch --locked --quiet && cargo deny --frozen --config ../../deny.toml \
   check -A license-not-encountered -A unmatched-skip -A unnecessary-skip licenses bans sources)
 
-if [ "$arm64" = 1 ]; then
-  # The architecture that deploys: tests/api/release_binary.rs (step 4) runs it under
-  # qemu-aarch64, with the arm64 glibc and libgcc_s (-L; the tests clear the environment, so the
-  # runner carries it as an argument).
-  step "3. cargo lambda build --release --arm64 --features panic-probe (run by step 4 under qemu-aarch64)"
-  cargo lambda build --release --locked --arm64 --features panic-probe --bin tracking-status
-  export RELEASE_PROBE_RUNNER="qemu-aarch64 -L $AARCH64_SYSROOT"
-else
-  step "3. cargo lambda build --release --features panic-probe (for tests/api/release_binary.rs)"
-  cargo lambda build --release --locked --features panic-probe --bin tracking-status
-fi
-mkdir -p "$LOCAL/release-probe"
-cp target/lambda/tracking-status/bootstrap "$LOCAL/release-probe/bootstrap"
-export RELEASE_PROBE_BINARY="$LOCAL/release-probe/bootstrap"
-
 step "4. cargo test (the function and the fuzzing corpus replay; then local/authorizer)"
 # Snapshots (insta): a difference fails and nothing is written, in CI and on a developer's machine.
-INSTA_UPDATE=no INSTA_FORCE_PASS=0 cargo test --workspace --all-targets --no-default-features --locked
+# --lib --bins --tests: every test; the examples (the benchmark) are compiled by step 2's clippy.
+test_targets=(--workspace --lib --bins --tests --no-default-features --locked)
+cargo test "${test_targets[@]}" --no-run
+step "4. (the wait for the background release build)"
+background_step release-probe "$step3"
+mkdir -p "$LOCAL/release-probe"
+cp "$LAMBDA_TARGET_DIR/lambda/tracking-status/bootstrap" "$LOCAL/release-probe/bootstrap"
+export RELEASE_PROBE_BINARY="$LOCAL/release-probe/bootstrap"
+if [ "$sam_build" = 1 ]; then
+  # --no-cached: SAM's cache checksums the source tree, target/ included, while cargo writes
+  # there (it crashed on that once). Both functions: step 8 invokes each.
+  background sam-build env CARGO_TARGET_DIR="$LAMBDA_TARGET_DIR" \
+    sam build --no-cached ${sam_overrides[@]+"${sam_overrides[@]}"} --build-dir .aws-sam/build-ci
+fi
+step "4. cargo test, the run"
+INSTA_UPDATE=no INSTA_FORCE_PASS=0 cargo test "${test_targets[@]}"
 (cd local/authorizer && cargo test --locked)
 
 step "5. scripts/e2e.sh: cargo lambda watch + events/, its HTTP route, the docs' examples"
 AWS_ENDPOINT_URL_DYNAMODB="$TEST_DYNAMODB_ENDPOINT" bash scripts/e2e.sh
 
 if [ "$sam_build" = 1 ]; then
-  # For the host's architecture: the containers of steps 8 and 9 run it. arm64, what
-  # deploys, is step 10's.
-  arch="$(lambda_arch)"
   built=.aws-sam/build-ci/TrackingStatusFunction/bootstrap
-  step "6. sam build (Architecture=$arch) into .aws-sam/build-ci"
-  # --no-cached: SAM's cache checksums the source tree, target/ included, while cargo writes
-  # there (it crashed on that once). Both functions: step 8 invokes each.
-  sam build --no-cached --parameter-overrides "Architecture=$arch" --build-dir .aws-sam/build-ci
-  test -s "$built"
-  log "sam build produced $built ($(du -h "$built" | cut -f1))"
+  step "6. (the wait for the background sam build)"
+  background_step sam-build "6. sam build (Architecture=$SAM_LOCAL_ARCH, both functions) into .aws-sam/build-ci"
+  machine=X86-64
+  [ "$SAM_LOCAL_ARCH" = arm64 ] && machine=AArch64
+  for function in TrackingStatusFunction TestEventIndexerFunction; do
+    readelf -h ".aws-sam/build-ci/$function/bootstrap" | grep -q "Machine: *$machine" ||
+      { fail "$function's bootstrap is not an $SAM_LOCAL_ARCH binary"; exit 1; }
+  done
+  log "sam build produced $built ($(du -h "$built" | cut -f1), $SAM_LOCAL_ARCH)"
 
-  step "7. scripts/glibc-check.sh $built"
+  step "7. scripts/glibc-check.sh on both functions"
   bash scripts/glibc-check.sh "$built"
+  bash scripts/glibc-check.sh .aws-sam/build-ci/TestEventIndexerFunction/bootstrap
 
   if [ "$sam_local" = 1 ]; then
-    step "8. scripts/sam-local.sh: every event through sam local invoke, in a container"
+    step "8. scripts/sam-local.sh: every event through sam local invoke, in a container ($SAM_LOCAL_ARCH)"
     bash scripts/sam-local.sh .aws-sam/build-ci
 
-    step "9. scripts/start-api-check.sh: the route through sam local start-api"
+    step "9. scripts/start-api-check.sh: the route through sam local start-api ($SAM_LOCAL_ARCH)"
     bash scripts/start-api-check.sh
     # sam build -t local/template.yaml runs the same `cargo lambda build` in the same tree:
     # cargo finds the function built, and SAM copies the same file.
     cmp "$built" .aws-sam/build-local/TrackingStatusFunction/bootstrap
     log "local/template.yaml's function is step 6's bootstrap, byte for byte"
   fi
-fi
-
-if [ "$arm64" = 1 ] && [ "$sam_build" = 1 ]; then
-  built_arm64=.aws-sam/build-arm64/TrackingStatusFunction/bootstrap
-  step "10. sam build as it deploys (Architecture=arm64) into .aws-sam/build-arm64; scripts/glibc-check.sh"
-  # No --parameter-overrides: the template's default architecture, what `sam deploy` ships.
-  sam build --no-cached --build-dir .aws-sam/build-arm64
-  readelf -h "$built_arm64" | grep -q 'Machine: *AArch64' || { fail "$built_arm64 is not an arm64 binary"; exit 1; }
-  log "sam build produced $built_arm64 ($(du -h "$built_arm64" | cut -f1))"
-  bash scripts/glibc-check.sh "$built_arm64"
 fi
