@@ -4,7 +4,6 @@
 use serde::Serialize;
 
 use crate::domain::{INCLUDE_PARAMETER, IncludeError, ProgramIdError, Unreadable};
-use crate::panic_net::Panic;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -13,9 +12,6 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("no principal in the request context")]
     Unauthorized,
-    /// The invocation payload is not an API Gateway request this function can read.
-    #[error("the event is not an API Gateway request this function can read")]
-    UnreadableEvent,
     #[error(transparent)]
     InvalidProgramId(#[from] ProgramIdError),
     #[error(transparent)]
@@ -31,21 +27,17 @@ pub enum ApiError {
     /// The cause is logged, never returned.
     #[error("a stored value cannot be read: {0}")]
     Unreadable(#[from] Unreadable),
-    /// A panic on the request path, caught by the panic net. The description is
-    /// logged, never returned.
-    #[error("{}", .0.0)]
-    Panicked(Panic),
 }
 
 impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::InvalidProgramId(_) | ApiError::InvalidInclude(_) => 400,
-            ApiError::Unauthorized | ApiError::UnreadableEvent => 401,
+            ApiError::Unauthorized => 401,
             ApiError::Forbidden => 403,
             ApiError::NotFound => 404,
             ApiError::MethodNotAllowed => 405,
-            ApiError::Store(_) | ApiError::Unreadable(_) | ApiError::Panicked(_) => 500,
+            ApiError::Store(_) | ApiError::Unreadable(_) => 500,
         }
     }
 
@@ -59,13 +51,11 @@ impl ApiError {
     pub fn name(&self) -> &'static str {
         match self {
             ApiError::InvalidProgramId(_) | ApiError::InvalidInclude(_) => "ValidationError",
-            ApiError::Unauthorized | ApiError::UnreadableEvent => "UnauthorizedError",
+            ApiError::Unauthorized => "UnauthorizedError",
             ApiError::Forbidden => "ForbiddenError",
             ApiError::NotFound => "NotFoundError",
             ApiError::MethodNotAllowed => "MethodNotAllowedError",
-            ApiError::Store(_) | ApiError::Unreadable(_) | ApiError::Panicked(_) => {
-                "InternalServerError"
-            }
+            ApiError::Store(_) | ApiError::Unreadable(_) => "InternalServerError",
         }
     }
 
@@ -74,13 +64,11 @@ impl ApiError {
         match self {
             ApiError::InvalidProgramId(_) => "programId is not valid",
             ApiError::InvalidInclude(_) => "include is not valid",
-            ApiError::Unauthorized | ApiError::UnreadableEvent => "Authentication required",
+            ApiError::Unauthorized => "Authentication required",
             ApiError::Forbidden => "You do not have tracking:read permission on this program",
             ApiError::NotFound => "Program not found",
             ApiError::MethodNotAllowed => "Method not allowed: use GET",
-            ApiError::Store(_) | ApiError::Unreadable(_) | ApiError::Panicked(_) => {
-                "Internal server error"
-            }
+            ApiError::Store(_) | ApiError::Unreadable(_) => "Internal server error",
         }
     }
 
@@ -165,7 +153,6 @@ mod tests {
                 "ValidationError",
             ),
             (ApiError::Unauthorized, 401, "UnauthorizedError"),
-            (ApiError::UnreadableEvent, 401, "UnauthorizedError"),
             (ApiError::Forbidden, 403, "ForbiddenError"),
             (ApiError::NotFound, 404, "NotFoundError"),
             (ApiError::MethodNotAllowed, 405, "MethodNotAllowedError"),
@@ -182,11 +169,6 @@ mod tests {
                     field: "createdAt",
                     cause: "\"soon\" is not an RFC 3339 timestamp with a time zone".into(),
                 }),
-                500,
-                "InternalServerError",
-            ),
-            (
-                ApiError::Panicked(Panic("panicked at src/http.rs:1: boom".into())),
                 500,
                 "InternalServerError",
             ),

@@ -1,5 +1,5 @@
-//! The HTTP edge: turns an API Gateway request into a call of the use case and
-//! its outcome into a response. It picks no status code itself: `ApiError` does.
+//! The HTTP edge: turns an API Gateway request, as `lambda_http` converts it, into a call
+//! of the use case and its outcome into a response. It picks no status code itself: `ApiError` does.
 
 use std::time::Instant;
 
@@ -11,7 +11,6 @@ use tracing::Level;
 
 use crate::domain::{INCLUDE_PARAMETER, Include, ProgramId, ProgramIdError, StatusDocument};
 use crate::error::ApiError;
-use crate::panic_net::Panic;
 use crate::principal::principal;
 use crate::service::tracking_status;
 use crate::store::StatusStore;
@@ -34,35 +33,6 @@ pub async fn handle<S: StatusStore>(store: &S, request: Request) -> Response<Bod
         raw_program_id.as_deref(),
         store.calls_made().saturating_sub(calls_before),
         outcome,
-    )
-}
-
-/// The answer to an invocation that is not an API Gateway request this
-/// function can read: it carries no principal, so 401.
-pub fn unreadable_event(lambda_request_id: &str) -> Response<Body> {
-    finish(
-        Instant::now(),
-        Some(lambda_request_id),
-        None,
-        0,
-        Err(ApiError::UnreadableEvent),
-    )
-}
-
-/// The answer to an invocation whose handling panicked (`panic_net`): the
-/// contract's 500, logged at ERROR with the panic's location and message.
-pub fn panicked(
-    started: Instant,
-    lambda_request_id: &str,
-    dynamodb_calls: u64,
-    panic: Panic,
-) -> Response<Body> {
-    finish(
-        started,
-        Some(lambda_request_id),
-        None,
-        dynamodb_calls,
-        Err(ApiError::Panicked(panic)),
     )
 }
 
@@ -116,9 +86,6 @@ fn finish(
             // A corrupt record's cause quotes the stored value: bounded too.
             let cause = bounded(&error.to_string(), MAX_CAUSE_CHARS);
             request_line!(Level::ERROR, cause, "request failed")
-        }
-        Err(error @ ApiError::UnreadableEvent) => {
-            request_line!(Level::WARN, cause = %error, "request refused")
         }
         _ => request_line!(Level::INFO, "request"),
     }

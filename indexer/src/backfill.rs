@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::view::{Item, ViewEntry, view_entry};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{
@@ -27,7 +28,6 @@ use aws_sdk_dynamodb::types::{
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 use tracking_status::config::TableNames;
-use tracking_status::store::dynamodb::view::{Item, ViewEntry, view_entry};
 
 pub type BackfillError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -15,11 +15,12 @@
 use std::future::Future;
 
 pub mod backfill;
+pub mod view;
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use tracking_status::store::dynamodb::view::{Item, Unreadable, view_entry};
 use tracking_status::telemetry::UNREADABLE_TEST_EVENTS;
+use view::{Item, Unreadable, ViewEntry, view_entry};
 
 /// One write to the view.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,9 +70,7 @@ pub fn plan(record: &EventRecord) -> Plan {
     plan
 }
 
-fn entry_of(
-    image: &serde_dynamo::Item,
-) -> Result<Option<tracking_status::store::dynamodb::view::ViewEntry>, Unreadable> {
+fn entry_of(image: &serde_dynamo::Item) -> Result<Option<ViewEntry>, Unreadable> {
     if image.is_empty() {
         return Ok(None);
     }

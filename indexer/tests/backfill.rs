@@ -104,7 +104,7 @@ async fn expected_view(client: &Client, tables: &TableNames) -> BTreeSet<(String
         // view_items fails on the unreadable event: leave it out, as the indexer does.
         let readable: Vec<Item> = events
             .iter()
-            .filter(|e| tracking_status::store::dynamodb::view::view_entry(e).is_ok())
+            .filter(|e| test_event_indexer::view::view_entry(e).is_ok())
             .cloned()
             .collect();
         view_items(&readable).unwrap()

@@ -10,7 +10,7 @@ mod program_id;
 mod status;
 mod timestamp;
 
-pub use include::{INCLUDE_PARAMETER, Include, IncludeError, NEXT_STEPS, decisive_items};
+pub use include::{INCLUDE_PARAMETER, Include, IncludeError, NEXT_STEPS};
 pub use next_steps::{
     NextStep, NextStepCode, NextStepDetails, Step, StripeBlock, StripeRequirements, next_steps,
 };
@@ -111,7 +111,7 @@ pub struct TestEvent {
 impl TestEvent {
     /// What "most recently received" orders by: the greatest `createdAt`, ties
     /// broken by the greatest id. The DynamoDB index's sort key encodes the
-    /// same order as text (`store::dynamodb::schema::test_event_order`).
+    /// same order as text (`test_event_indexer::view::test_event_order`).
     pub fn recency(&self) -> (Timestamp, u64) {
         (self.created_at, self.id)
     }

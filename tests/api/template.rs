@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use serde_norway::Value;
 use tracking_status::config::{TABLE_VARIABLES, TableNames};
 use tracking_status::http::handle;
-use tracking_status::store::dynamodb::schema::{IndexProjection, KeyAttribute, KeyKind, tables};
+use tracking_status_dev::schema::{IndexProjection, KeyAttribute, KeyKind, tables};
 
 use crate::common::{self, CallRecorder, EXAMPLE_FIXTURE, read, request_as, seeded_store_with};
 
@@ -303,7 +303,7 @@ async fn the_role_allows_exactly_the_calls_the_adapter_makes() {
 }
 
 /// The deployed build is the binary alone with Cargo.toml's default features, which leave out
-/// the test-only `panic-probe` trigger (src/panic_net.rs).
+/// the test-only `panic-probe` trigger (src/service.rs).
 #[test]
 fn the_deployed_build_leaves_the_panic_probe_out() {
     let template = template();

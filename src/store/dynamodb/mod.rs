@@ -22,10 +22,18 @@ use crate::config::TableNames;
 use crate::domain::{Advertiser, EventKind, Membership, Program, ProgramId, TestEvent};
 use crate::sdk::OPERATION_TIMEOUT;
 
-pub mod schema;
-pub mod view;
+/// The test-event view's key attributes: the partition `programType` (`view_key`), the sort
+/// key `order`, whose text sorts newest last. Its writer, `test_event_indexer::view`, shares them.
+pub const VIEW_PROGRAM_TYPE: &str = "programType";
+pub const VIEW_ORDER: &str = "order";
+/// The partner-programs index (`programId`, `status`) the approved-partner query reads.
+pub const PROGRAM_STATUS_INDEX: &str = "programStatus";
 
-use schema::{PROGRAM_STATUS_INDEX, VIEW_PROGRAM_TYPE, test_event_key};
+/// The view's partition of a program's test events of one kind: `{programId}#{type}`. The
+/// whole value is matched with `=`, so program 7001's key never selects program 70010's items.
+pub fn view_key(program_id: ProgramId, kind: EventKind) -> String {
+    format!("{program_id}#{}", kind.as_str())
+}
 
 /// The largest sort key DynamoDB accepts, in bytes. A longer user id cannot name
 /// a stored membership, so it is answered without a call (DynamoDB would reject it).
@@ -360,10 +368,7 @@ impl StatusStore for DynamoStore {
             .query()
             .table_name(&self.tables.test_events)
             .key_condition_expression("#key = :key")
-            .expression_attribute_values(
-                ":key",
-                AttributeValue::S(test_event_key(program_id.get(), kind.as_str())),
-            )
+            .expression_attribute_values(":key", AttributeValue::S(view_key(program_id, kind)))
             .projection_expression("id, #timestamp, createdAt")
             .set_expression_attribute_names(Some(names))
             .scan_index_forward(false)
@@ -426,5 +431,17 @@ fn corrupt<E: std::fmt::Display>(operation: &'static str) -> impl Fn(E) -> Store
     move |error| StoreError::Corrupt {
         operation,
         cause: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn view_keys_do_not_share_prefixes_by_accident() {
+        let key = |id| view_key(ProgramId::new(id).unwrap(), EventKind::Click);
+        assert_eq!(key(7001), "7001#click");
+        assert!(!key(70010).starts_with(&key(7001)));
     }
 }
