@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::principal::principal;
 use crate::service::tracking_status;
 use crate::store::StatusStore;
-use crate::telemetry::REQUEST_TARGET;
+use crate::telemetry::REQUEST_METRICS;
 
 /// The route prefix, used when no path parameter is present (`cargo lambda watch`
 /// builds its events without route parameters).
@@ -24,31 +24,16 @@ const ROUTE_PREFIX: &str = "/api/tracking/status/";
 pub async fn handle<S: StatusStore>(store: &S, request: Request) -> Response<Body> {
     let started = Instant::now();
     let calls_before = store.calls_made();
-    let request_id = api_request_id(&request);
     let raw_program_id = raw_program_id(&request);
     let outcome = respond(store, &request, raw_program_id.as_deref()).await;
-    finish(
-        started,
-        request_id.as_deref(),
-        raw_program_id.as_deref(),
-        store.calls_made().saturating_sub(calls_before),
-        outcome,
-    )
-}
-
-/// Builds the response and writes the request's one log line, which is also
-/// the request's metrics (`telemetry`: duration and DynamoDB calls by status class).
-fn finish(
-    started: Instant,
-    request_id: Option<&str>,
-    raw_program_id: Option<&str>,
-    dynamodb_calls: u64,
-    outcome: Result<StatusDocument, ApiError>,
-) -> Response<Body> {
     let response = match &outcome {
         Ok(document) => json_response(StatusCode::OK, &Success { data: document }),
         Err(error) => error_response(error),
     };
+    // The request's one line, an EMF record (`telemetry::REQUEST_METRICS`) written at any log
+    // level: `status_class` is the metrics' dimension, the two numbers their values. The ids
+    // come from the event and are bounded, so a hostile event cannot flood the log (API
+    // Gateway's request ids are 36 characters).
     let status = response.status().as_u16();
     let status_class = match status {
         200..=299 => "2xx",
@@ -56,34 +41,22 @@ fn finish(
         _ => "5xx",
     };
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    // Both come from the event and are bounded, so a hostile event cannot flood
-    // the log (API Gateway's request ids are 36 characters).
-    let request_id = bounded(request_id.unwrap_or_default(), 64);
-    let program_id = bounded(raw_program_id.unwrap_or_default(), 32);
-    let (request_id, program_id) = (request_id.as_str(), program_id.as_str());
-    // The request line's fields, written once for every level (a level is part of a
-    // `tracing` callsite, so each level is its own call). `telemetry` makes this line an
-    // EMF record: `status_class` is the metrics' dimension, the two numbers their values.
-    // Its target is one the log filter always enables: the metrics do not depend on the
-    // log level.
+    let dynamodb_calls = store.calls_made().saturating_sub(calls_before);
+    let request_id = bounded(api_request_id(&request).as_deref().unwrap_or_default(), 64);
+    let lambda_request_id = request
+        .lambda_context_ref()
+        .map(|context| context.request_id.clone());
+    let lambda_request_id = bounded(lambda_request_id.as_deref().unwrap_or_default(), 64);
+    let program_id = bounded(raw_program_id.as_deref().unwrap_or_default(), 32);
     macro_rules! request_line {
         ($level:expr, $($cause_and_message:tt)+) => {
-            tracing::event!(
-                target: REQUEST_TARGET,
-                $level,
-                request_id,
-                program_id,
-                status,
-                status_class,
-                duration_ms,
-                dynamodb_calls,
-                $($cause_and_message)+
-            )
+            tracing::event!(target: REQUEST_METRICS.target, $level, request_id, lambda_request_id,
+                program_id, status, status_class, duration_ms, dynamodb_calls, $($cause_and_message)+)
         };
     }
     match &outcome {
+        // A corrupt record's cause quotes the stored value: bounded too.
         Err(error) if error.is_internal() => {
-            // A corrupt record's cause quotes the stored value: bounded too.
             let cause = bounded(&error.to_string(), MAX_CAUSE_CHARS);
             request_line!(Level::ERROR, cause, "request failed")
         }

@@ -17,7 +17,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 // enough, and the reads of one request still overlap on it.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    telemetry::init();
+    telemetry::init(&[telemetry::REQUEST_METRICS]);
     // `lambda_runtime` catches a panic (CatchPanicService) and reports it as the invocation's
     // error; this hook writes its location and message as one JSON line instead of the default
     // hook's plain text.

@@ -301,7 +301,7 @@ async fn at_warn_the_release_binary_still_writes_each_requests_metrics() {
             assert_eq!(metrics["Dimensions"], json!([["status_class"]]), "{line}");
             assert!(line["duration_ms"].is_number(), "{line}");
             assert!(line["dynamodb_calls"].is_number(), "{line}");
-            let request_id = line["span"]["requestId"].as_str();
+            let request_id = line["lambda_request_id"].as_str();
             assert!(
                 request_id.is_some_and(|id| id.starts_with("req-")),
                 "{line}"

@@ -465,9 +465,12 @@ fn alarms_read_the_codes_timeouts_and_metrics() {
         assert_eq!(&metric["Namespace"], namespace);
         assert_eq!(
             metric["MetricName"],
-            tracking_status::telemetry::METRICS[0].0
+            tracking_status::telemetry::REQUEST_METRICS.metrics[0].0
         );
-        let class = dimension(metric, tracking_status::telemetry::STATUS_CLASS);
+        let class = dimension(
+            metric,
+            tracking_status::telemetry::REQUEST_METRICS.dimensions[0],
+        );
         classes.push(class.expect("status_class").as_str().unwrap().to_string());
     }
     classes.sort();
@@ -625,10 +628,7 @@ fn the_indexer_builds_its_binary_and_its_alarm_reads_its_metric() {
         manifest["bin"][0]["name"].as_str()
     );
     let alarm = &resource(&template, "UnreadableTestEventsAlarm")["Properties"];
-    assert_eq!(
-        alarm["MetricName"],
-        tracking_status::telemetry::UNREADABLE_TEST_EVENTS
-    );
+    assert_eq!(alarm["MetricName"], test_event_indexer::UNREADABLE_COUNT);
     assert_eq!(
         alarm["Namespace"],
         indexer(&template)["Environment"]["Variables"]["METRICS_NAMESPACE"]
