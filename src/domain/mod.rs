@@ -100,8 +100,9 @@ impl EventKind {
     }
 }
 
-/// A test event (`test` = true) of one kind.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A test event (`test` = true) of one kind, as the test-event view holds it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TestEvent {
     pub id: u64,
     pub timestamp: Timestamp,

@@ -86,8 +86,13 @@ fn response(answer: &Answer) -> Value {
         answer.body
     );
     let response: Value = serde_json::from_str(&answer.body).expect("a JSON response");
-    assert_eq!(response["headers"]["content-type"], "application/json");
-    assert_eq!(response["headers"]["cache-control"], "no-store");
+    // lambda_http writes a REST (1.0) response's headers as multiValueHeaders.
+    let header = |name: &str| match &response["multiValueHeaders"][name] {
+        Value::Array(values) => values.first().cloned().unwrap_or_default(),
+        _ => response["headers"][name].clone(),
+    };
+    assert_eq!(header("content-type"), "application/json", "{response}");
+    assert_eq!(header("cache-control"), "no-store", "{response}");
     response
 }
 

@@ -14,9 +14,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Select};
 use serde::de::DeserializeOwned;
 use serde_dynamo::aws_sdk_dynamodb_1::from_item;
 
-use super::records::{
-    APPROVED, AdvertiserRecord, EventRecord, MembershipRecord, ProgramRecord, Record,
-};
+use super::records::{APPROVED, AdvertiserRecord, MembershipRecord, ProgramRecord};
 use super::{StatusStore, StoreError, StoreResult};
 use crate::config::TableNames;
 use crate::domain::{Advertiser, EventKind, Membership, Program, ProgramId, TestEvent};
@@ -68,17 +66,8 @@ const BATCH_FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(
 pub struct DynamoStore {
     client: Client,
     tables: TableNames,
-    /// Built once with the store, not on every read.
-    projections: Projections,
     /// Calls started, for the request's metrics (`StatusStore::calls_made`).
     calls: Arc<AtomicU64>,
-}
-
-#[derive(Debug, Clone)]
-struct Projections {
-    program: Projection,
-    advertiser: Projection,
-    membership: Projection,
 }
 
 impl DynamoStore {
@@ -86,11 +75,6 @@ impl DynamoStore {
         DynamoStore {
             client,
             tables,
-            projections: Projections {
-                program: Projection::of::<ProgramRecord>(),
-                advertiser: Projection::of::<AdvertiserRecord>(),
-                membership: Projection::of::<MembershipRecord>(),
-            },
             calls: Arc::default(),
         }
     }
@@ -101,16 +85,15 @@ impl DynamoStore {
     }
 
     /// One counted GetItem of the record `R` under `key`, eventually
-    /// consistent, read through its projection: `None` when no item has the key.
+    /// consistent: `None` when no item has the key.
     async fn get_item<R, T>(
         &self,
         operation: &'static str,
         table: &str,
         key: Key,
-        projection: &Projection,
     ) -> StoreResult<Option<T>>
     where
-        R: Record + DeserializeOwned,
+        R: DeserializeOwned,
         T: From<R>,
     {
         self.start_call();
@@ -119,8 +102,6 @@ impl DynamoStore {
             .get_item()
             .table_name(table)
             .set_key(Some(key))
-            .projection_expression(&projection.expression)
-            .set_expression_attribute_names(Some(projection.names.clone()))
             .send()
             .await
             .map_err(unavailable(operation))?;
@@ -162,45 +143,6 @@ impl DynamoStore {
     }
 }
 
-/// A projection of every field of a record, under placeholder names: the
-/// record type decides what is read, whatever words DynamoDB reserves
-/// (`timestamp`, `type`, `status`, `role`, `name`…).
-#[derive(Debug, Clone)]
-struct Projection {
-    expression: String,
-    names: HashMap<String, String>,
-}
-
-impl Projection {
-    /// A batch's request for one table: `key`, read through this projection.
-    fn keys_and_attributes(
-        &self,
-        operation: &'static str,
-        key: Key,
-    ) -> StoreResult<KeysAndAttributes> {
-        KeysAndAttributes::builder()
-            .keys(key)
-            .projection_expression(&self.expression)
-            .set_expression_attribute_names(Some(self.names.clone()))
-            .build()
-            .map_err(|error| StoreError::Unavailable {
-                operation,
-                cause: error.to_string(),
-            })
-    }
-
-    fn of<R: Record>() -> Self {
-        let placeholders: Vec<String> = (0..R::FIELDS.len()).map(|i| format!("#f{i}")).collect();
-        Projection {
-            expression: placeholders.join(", "),
-            names: placeholders
-                .into_iter()
-                .zip(R::FIELDS.iter().map(|field| field.to_string()))
-                .collect(),
-        }
-    }
-}
-
 impl StatusStore for DynamoStore {
     fn calls_made(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
@@ -211,7 +153,6 @@ impl StatusStore for DynamoStore {
             "GetItem program",
             &self.tables.programs,
             HashMap::from([("id".to_string(), AttributeValue::N(id.to_string()))]),
-            &self.projections.program,
         )
         .await
     }
@@ -221,7 +162,6 @@ impl StatusStore for DynamoStore {
             "GetItem advertiser",
             &self.tables.advertisers,
             advertiser_key(advertiser_id),
-            &self.projections.advertiser,
         )
         .await
     }
@@ -238,7 +178,6 @@ impl StatusStore for DynamoStore {
             "GetItem membership",
             &self.tables.memberships,
             membership_key(workspace_id, user_id),
-            &self.projections.membership,
         )
         .await
     }
@@ -254,29 +193,25 @@ impl StatusStore for DynamoStore {
     ) -> StoreResult<(Option<Membership>, Option<Advertiser>)> {
         const OPERATION: &str = "BatchGetItem membership and advertiser";
         let tables = &self.tables;
-        // A batch names each table once: two records in one table (a
-        // misconfiguration, never what template.yaml deploys, whose role
-        // would refuse these GetItems) are read apart.
-        if tables.memberships == tables.advertisers {
-            return tokio::try_join!(
-                self.membership(workspace_id, user_id),
-                self.advertiser(advertiser_id)
-            );
-        }
+        let keys = |key: Key| {
+            KeysAndAttributes::builder()
+                .keys(key)
+                .build()
+                .map_err(|error| StoreError::Unavailable {
+                    operation: OPERATION,
+                    cause: error.to_string(),
+                })
+        };
         let mut request = HashMap::from([(
             tables.advertisers.clone(),
-            self.projections
-                .advertiser
-                .keys_and_attributes(OPERATION, advertiser_key(advertiser_id))?,
+            keys(advertiser_key(advertiser_id))?,
         )]);
         // A user id longer than a sort key can name no membership (and
         // DynamoDB would reject the key): only the advertiser is read.
         if user_id.len() <= MAX_SORT_KEY_BYTES {
             request.insert(
                 tables.memberships.clone(),
-                self.projections
-                    .membership
-                    .keys_and_attributes(OPERATION, membership_key(workspace_id, user_id))?,
+                keys(membership_key(workspace_id, user_id))?,
             );
         }
         // The repeats share one deadline with the first call, so the round stays
@@ -355,42 +290,23 @@ impl StatusStore for DynamoStore {
     ) -> StoreResult<Vec<TestEvent>> {
         const OPERATION: &str = "Query test events";
         // Newest first in the view: the key selects exactly this program's test
-        // events of this type, and Limit stops at what is counted. An entry
-        // carries the event's id, timestamp and createdAt; the rest of the
-        // record is what the key selected, filled in before reading.
-        let names = HashMap::from([
-            ("#key".to_string(), VIEW_PROGRAM_TYPE.to_string()),
-            ("#timestamp".to_string(), "timestamp".to_string()),
-        ]);
+        // events of this type, and Limit stops at what is counted. An entry is read
+        // straight into the event (its id, timestamp and createdAt).
         self.start_call();
         let output = self
             .client
             .query()
             .table_name(&self.tables.test_events)
             .key_condition_expression("#key = :key")
+            .expression_attribute_names("#key", VIEW_PROGRAM_TYPE)
             .expression_attribute_values(":key", AttributeValue::S(view_key(program_id, kind)))
-            .projection_expression("id, #timestamp, createdAt")
-            .set_expression_attribute_names(Some(names))
             .scan_index_forward(false)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .send()
             .await
             .map_err(unavailable(OPERATION))?;
-        output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|mut item| {
-                let selected = [
-                    ("programId", AttributeValue::N(program_id.to_string())),
-                    ("type", AttributeValue::S(kind.as_str().to_string())),
-                    ("test", AttributeValue::Bool(true)),
-                ];
-                for (name, value) in selected {
-                    item.entry(name.to_string()).or_insert(value);
-                }
-                from_item::<EventRecord>(item).map(TestEvent::from)
-            })
+        (output.items.unwrap_or_default().into_iter())
+            .map(from_item::<TestEvent>)
             .collect::<Result<_, _>>()
             .map_err(corrupt(OPERATION))
     }
