@@ -36,6 +36,7 @@ use tracking_status::domain::Timestamp;
 use tracking_status::store::memory::MemoryStore;
 use tracking_status::store::records::{Dataset, EventRecord};
 use tracking_status_dev::fault_proxy::{Fault, FaultProxy};
+use tracking_status_dev::kit::TableList;
 use tracking_status_dev::runtime_api::{Answer, Function, RuntimeApi};
 use tracking_status_dev::{kit, localhost_tls};
 

@@ -30,50 +30,42 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn status(&self) -> u16 {
+    /// The one mapping: status, name and the message the caller reads (fixed texts, so
+    /// nothing internal can leak).
+    fn contract(&self) -> (u16, &'static str, &'static str) {
         match self {
-            ApiError::InvalidProgramId(_) | ApiError::InvalidInclude(_) => 400,
-            ApiError::Unauthorized => 401,
-            ApiError::Forbidden => 403,
-            ApiError::NotFound => 404,
-            ApiError::MethodNotAllowed => 405,
-            ApiError::Store(_) | ApiError::Unreadable(_) => 500,
+            ApiError::InvalidProgramId(_) => (400, "ValidationError", "programId is not valid"),
+            ApiError::InvalidInclude(_) => (400, "ValidationError", "include is not valid"),
+            ApiError::Unauthorized => (401, "UnauthorizedError", "Authentication required"),
+            ApiError::Forbidden => (
+                403,
+                "ForbiddenError",
+                "You do not have tracking:read permission on this program",
+            ),
+            ApiError::NotFound => (404, "NotFoundError", "Program not found"),
+            ApiError::MethodNotAllowed => {
+                (405, "MethodNotAllowedError", "Method not allowed: use GET")
+            }
+            ApiError::Store(_) | ApiError::Unreadable(_) => {
+                (500, "InternalServerError", "Internal server error")
+            }
         }
     }
 
+    pub fn status(&self) -> u16 {
+        self.contract().0
+    }
+
     /// A failure of the function rather than of the request: a 500, which
-    /// `http` logs at ERROR with its cause (never returned). Read off `status`,
-    /// the one mapping, so a new variant is classified where its status is chosen.
+    /// `http` logs at ERROR with its cause (never returned).
     pub fn is_internal(&self) -> bool {
         self.status() >= 500
     }
 
-    pub fn name(&self) -> &'static str {
-        match self {
-            ApiError::InvalidProgramId(_) | ApiError::InvalidInclude(_) => "ValidationError",
-            ApiError::Unauthorized => "UnauthorizedError",
-            ApiError::Forbidden => "ForbiddenError",
-            ApiError::NotFound => "NotFoundError",
-            ApiError::MethodNotAllowed => "MethodNotAllowedError",
-            ApiError::Store(_) | ApiError::Unreadable(_) => "InternalServerError",
-        }
-    }
-
-    /// What the caller reads: fixed texts, so nothing internal can leak.
-    fn public_message(&self) -> &'static str {
-        match self {
-            ApiError::InvalidProgramId(_) => "programId is not valid",
-            ApiError::InvalidInclude(_) => "include is not valid",
-            ApiError::Unauthorized => "Authentication required",
-            ApiError::Forbidden => "You do not have tracking:read permission on this program",
-            ApiError::NotFound => "Program not found",
-            ApiError::MethodNotAllowed => "Method not allowed: use GET",
-            ApiError::Store(_) | ApiError::Unreadable(_) => "Internal server error",
-        }
-    }
-
-    fn details(&self) -> Details {
-        match self {
+    /// The contract's error body, fields in the contract's order.
+    pub fn body(&self) -> ErrorBody {
+        let (status, name, message) = self.contract();
+        let details = match self {
             ApiError::InvalidProgramId(rule) => Details::Validation {
                 field: "programId",
                 rule: rule.rule(),
@@ -86,18 +78,14 @@ impl ApiError {
             },
             ApiError::MethodNotAllowed => Details::Allow { allow: ["GET"] },
             _ => Details::Empty {},
-        }
-    }
-
-    /// The contract's error body, fields in the contract's order.
-    pub fn body(&self) -> ErrorBody {
+        };
         ErrorBody {
             data: (),
             error: ErrorDescription {
-                status: self.status(),
-                name: self.name(),
-                message: self.public_message(),
-                details: self.details(),
+                status,
+                name,
+                message,
+                details,
             },
         }
     }

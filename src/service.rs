@@ -171,7 +171,9 @@ mod tests {
     // The clock is paused: sleeps advance it exactly, so elapsed time counts
     // sequential round trips deterministically.
     #[tokio::test(start_paused = true)]
-    async fn a_200_is_two_round_trips_and_six_reads_with_or_without_next_steps() {
+    async fn a_200_is_two_round_trips_and_six_in_memory_reads_with_or_without_next_steps() {
+        // Six here: the in-memory store reads the second round's two records apart (the
+        // DynamoDB adapter batches them: five calls, `tests/api/calls.rs`).
         for include in [Include::default(), Include { next_steps: true }] {
             let store = example_store();
             let started = tokio::time::Instant::now();

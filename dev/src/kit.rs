@@ -14,6 +14,34 @@ use tracking_status::store::memory::MemoryStore;
 use crate::fixture;
 use crate::load::{ensure_tables, write_fixture};
 
+/// What the tests, `seed` and `table-env` ask of the table names beyond what the function reads.
+pub trait TableList: Sized {
+    /// The default names behind a prefix: how tests give each case its own tables.
+    fn with_prefix(prefix: &str) -> Self;
+    /// Every name, in `TABLE_VARIABLES` order.
+    fn all(&self) -> [&str; 6];
+}
+
+impl TableList for TableNames {
+    fn with_prefix(prefix: &str) -> Self {
+        TableNames::from_lookup(|variable| {
+            let (_, default) = TABLE_VARIABLES.iter().find(|(name, _)| *name == variable)?;
+            Some(format!("{prefix}{default}"))
+        })
+    }
+
+    fn all(&self) -> [&str; 6] {
+        [
+            &self.programs,
+            &self.advertisers,
+            &self.memberships,
+            &self.events,
+            &self.partner_programs,
+            &self.test_events,
+        ]
+    }
+}
+
 /// `fixtures/example.json`: the seed's sample as data.
 pub const EXAMPLE_FIXTURE: &str = include_str!("../../fixtures/example.json");
 

@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::types::{
 use serde::Serialize;
 use serde_dynamo::aws_sdk_dynamodb_1::to_item;
 
+use crate::kit::TableList;
 use test_event_indexer::view::view_entry;
 use tracking_status::config::TableNames;
 use tracking_status::store::records::Dataset;

@@ -8,6 +8,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use tracking_status::config::TableNames;
 use tracking_status::store::dynamodb::DynamoStore;
+use tracking_status_dev::kit::TableList;
 use tracking_status_dev::kit::{
     EVENTS, body_text, check_contract, client_config, dynamodb_local_endpoint, fixture_programs,
     invoke, table_env, unique_tables,

@@ -288,7 +288,9 @@ mod tests {
             serde_json::from_str(include_str!("../../fixtures/example.json")).unwrap();
         assert_eq!(dataset.programs.len(), 1);
         assert_eq!(dataset.events.len(), 5);
-        let _: Value = serde_json::to_value(&dataset).unwrap();
+        // and writes back as what it read (what `seed` writes)
+        let written = serde_json::to_value(&dataset).unwrap();
+        assert_eq!(serde_json::from_value::<Dataset>(written).unwrap(), dataset);
     }
 
     /// The fields only `nextSteps` reads, as JSON (the fixture) and as

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use common::runtime_api::{Answer, Function, RuntimeApi};
 use serde_json::{Value, json};
+use tracking_status_dev::kit::TableList;
 
 fn binary() -> String {
     std::env::var("RELEASE_PROBE_BINARY").expect(

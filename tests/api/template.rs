@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use serde_norway::Value;
 use tracking_status::config::{TABLE_VARIABLES, TableNames};
 use tracking_status::http::handle;
+use tracking_status_dev::kit::TableList;
 use tracking_status_dev::schema::{IndexProjection, KeyAttribute, KeyKind, tables};
 
 use crate::common::{self, CallRecorder, EXAMPLE_FIXTURE, read, request_as, seeded_store_with};
