@@ -11,6 +11,7 @@ use common::{
     seeded_tables_with_all,
 };
 use serde_json::{Value, json};
+use tracking_status::domain::StripeBlock;
 use tracking_status::store::StatusStore;
 use tracking_status::store::dynamodb::DynamoStore;
 use tracking_status::store::memory::MemoryStore;
@@ -279,11 +280,22 @@ async fn every_rule_through_the_handler_on_dynamodb_local() {
     const CLICK: &str = "2026-06-07T10:23:45.000Z";
     let done_advertiser = json!({"stripeConnectionStatus": "connected", "chargesEnabled": true,
         "payoutsEnabled": true, "detailsSubmitted": true, "stripeConnectedAt": CONNECTED});
-    let block =
-        |charges: bool, payouts: bool, reason: Value, due: Value, past: Value, deadline: Value| {
-            json!({"chargesEnabled": charges, "payoutsEnabled": payouts, "disabledReason": reason,
-               "currentlyDue": due, "pastDue": past, "deadline": deadline})
-        };
+    let block = |charges: bool,
+                 payouts: bool,
+                 reason: Value,
+                 due: Value,
+                 past: Value,
+                 deadline: Value| {
+        // over the block's defaults, so that a new field needs no site here
+        let mut block = serde_json::to_value(StripeBlock::default()).unwrap();
+        let given = json!({"chargesEnabled": charges, "payoutsEnabled": payouts, "disabledReason": reason,
+               "currentlyDue": due, "pastDue": past, "deadline": deadline});
+        block
+            .as_object_mut()
+            .unwrap()
+            .extend(given.as_object().unwrap().clone());
+        block
+    };
     let with = |changes: Value| {
         let mut advertiser = done_advertiser.clone();
         for (key, value) in changes.as_object().unwrap() {
