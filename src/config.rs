@@ -54,33 +54,6 @@ impl TableNames {
             test_events,
         }
     }
-
-    /// The default names behind a prefix: how tests give each case its own tables.
-    pub fn with_prefix(prefix: &str) -> Self {
-        Self::from_lookup(|_| None).map(|name| format!("{prefix}{name}"))
-    }
-
-    fn map(self, f: impl Fn(String) -> String) -> Self {
-        TableNames {
-            programs: f(self.programs),
-            advertisers: f(self.advertisers),
-            memberships: f(self.memberships),
-            events: f(self.events),
-            partner_programs: f(self.partner_programs),
-            test_events: f(self.test_events),
-        }
-    }
-
-    pub fn all(&self) -> [&str; 6] {
-        [
-            &self.programs,
-            &self.advertisers,
-            &self.memberships,
-            &self.events,
-            &self.partner_programs,
-            &self.test_events,
-        ]
-    }
 }
 
 /// Whether init warms the DynamoDB connection (`WARM_UP_CONNECTION`, on unless
@@ -96,12 +69,25 @@ pub fn warm_up_enabled() -> bool {
 mod tests {
     use super::*;
 
+    impl TableNames {
+        fn all_defaults(&self) -> [&str; 6] {
+            [
+                &self.programs,
+                &self.advertisers,
+                &self.memberships,
+                &self.events,
+                &self.partner_programs,
+                &self.test_events,
+            ]
+            .map(String::as_str)
+        }
+    }
+
     #[test]
     fn defaults_apply_when_unset_or_empty() {
         let names =
             TableNames::from_lookup(|name| (name == "EVENTS_TABLE").then(|| " ".to_string()));
-        assert_eq!(names, TableNames::with_prefix(""));
-        assert_eq!(names.events, "tracking-events");
+        assert_eq!(names.all_defaults(), TABLE_VARIABLES.map(|(_, name)| name));
     }
 
     #[test]

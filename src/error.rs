@@ -4,7 +4,6 @@
 use serde::Serialize;
 
 use crate::domain::{INCLUDE_PARAMETER, IncludeError, ProgramIdError, Unreadable};
-use crate::panic_net::Panic;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -13,9 +12,6 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("no principal in the request context")]
     Unauthorized,
-    /// The invocation payload is not an API Gateway request this function can read.
-    #[error("the event is not an API Gateway request this function can read")]
-    UnreadableEvent,
     #[error(transparent)]
     InvalidProgramId(#[from] ProgramIdError),
     #[error(transparent)]
@@ -31,61 +27,45 @@ pub enum ApiError {
     /// The cause is logged, never returned.
     #[error("a stored value cannot be read: {0}")]
     Unreadable(#[from] Unreadable),
-    /// A panic on the request path, caught by the panic net. The description is
-    /// logged, never returned.
-    #[error("{}", .0.0)]
-    Panicked(Panic),
 }
 
 impl ApiError {
-    pub fn status(&self) -> u16 {
+    /// The one mapping: status, name and the message the caller reads (fixed texts, so
+    /// nothing internal can leak).
+    fn contract(&self) -> (u16, &'static str, &'static str) {
         match self {
-            ApiError::InvalidProgramId(_) | ApiError::InvalidInclude(_) => 400,
-            ApiError::Unauthorized | ApiError::UnreadableEvent => 401,
-            ApiError::Forbidden => 403,
-            ApiError::NotFound => 404,
-            ApiError::MethodNotAllowed => 405,
-            ApiError::Store(_) | ApiError::Unreadable(_) | ApiError::Panicked(_) => 500,
+            ApiError::InvalidProgramId(_) => (400, "ValidationError", "programId is not valid"),
+            ApiError::InvalidInclude(_) => (400, "ValidationError", "include is not valid"),
+            ApiError::Unauthorized => (401, "UnauthorizedError", "Authentication required"),
+            ApiError::Forbidden => (
+                403,
+                "ForbiddenError",
+                "You do not have tracking:read permission on this program",
+            ),
+            ApiError::NotFound => (404, "NotFoundError", "Program not found"),
+            ApiError::MethodNotAllowed => {
+                (405, "MethodNotAllowedError", "Method not allowed: use GET")
+            }
+            ApiError::Store(_) | ApiError::Unreadable(_) => {
+                (500, "InternalServerError", "Internal server error")
+            }
         }
     }
 
+    pub fn status(&self) -> u16 {
+        self.contract().0
+    }
+
     /// A failure of the function rather than of the request: a 500, which
-    /// `http` logs at ERROR with its cause (never returned). Read off `status`,
-    /// the one mapping, so a new variant is classified where its status is chosen.
+    /// `http` logs at ERROR with its cause (never returned).
     pub fn is_internal(&self) -> bool {
         self.status() >= 500
     }
 
-    pub fn name(&self) -> &'static str {
-        match self {
-            ApiError::InvalidProgramId(_) | ApiError::InvalidInclude(_) => "ValidationError",
-            ApiError::Unauthorized | ApiError::UnreadableEvent => "UnauthorizedError",
-            ApiError::Forbidden => "ForbiddenError",
-            ApiError::NotFound => "NotFoundError",
-            ApiError::MethodNotAllowed => "MethodNotAllowedError",
-            ApiError::Store(_) | ApiError::Unreadable(_) | ApiError::Panicked(_) => {
-                "InternalServerError"
-            }
-        }
-    }
-
-    /// What the caller reads: fixed texts, so nothing internal can leak.
-    fn public_message(&self) -> &'static str {
-        match self {
-            ApiError::InvalidProgramId(_) => "programId is not valid",
-            ApiError::InvalidInclude(_) => "include is not valid",
-            ApiError::Unauthorized | ApiError::UnreadableEvent => "Authentication required",
-            ApiError::Forbidden => "You do not have tracking:read permission on this program",
-            ApiError::NotFound => "Program not found",
-            ApiError::MethodNotAllowed => "Method not allowed: use GET",
-            ApiError::Store(_) | ApiError::Unreadable(_) | ApiError::Panicked(_) => {
-                "Internal server error"
-            }
-        }
-    }
-
-    fn details(&self) -> Details {
-        match self {
+    /// The contract's error body, fields in the contract's order.
+    pub fn body(&self) -> ErrorBody {
+        let (status, name, message) = self.contract();
+        let details = match self {
             ApiError::InvalidProgramId(rule) => Details::Validation {
                 field: "programId",
                 rule: rule.rule(),
@@ -98,18 +78,14 @@ impl ApiError {
             },
             ApiError::MethodNotAllowed => Details::Allow { allow: ["GET"] },
             _ => Details::Empty {},
-        }
-    }
-
-    /// The contract's error body, fields in the contract's order.
-    pub fn body(&self) -> ErrorBody {
+        };
         ErrorBody {
             data: (),
             error: ErrorDescription {
-                status: self.status(),
-                name: self.name(),
-                message: self.public_message(),
-                details: self.details(),
+                status,
+                name,
+                message,
+                details,
             },
         }
     }
@@ -165,7 +141,6 @@ mod tests {
                 "ValidationError",
             ),
             (ApiError::Unauthorized, 401, "UnauthorizedError"),
-            (ApiError::UnreadableEvent, 401, "UnauthorizedError"),
             (ApiError::Forbidden, 403, "ForbiddenError"),
             (ApiError::NotFound, 404, "NotFoundError"),
             (ApiError::MethodNotAllowed, 405, "MethodNotAllowedError"),
@@ -182,11 +157,6 @@ mod tests {
                     field: "createdAt",
                     cause: "\"soon\" is not an RFC 3339 timestamp with a time zone".into(),
                 }),
-                500,
-                "InternalServerError",
-            ),
-            (
-                ApiError::Panicked(Panic("panicked at src/http.rs:1: boom".into())),
                 500,
                 "InternalServerError",
             ),

@@ -1,5 +1,5 @@
-//! The HTTP edge: turns an API Gateway request into a call of the use case and
-//! its outcome into a response. It picks no status code itself: `ApiError` does.
+//! The HTTP edge: turns an API Gateway request, as `lambda_http` converts it, into a call
+//! of the use case and its outcome into a response. It picks no status code itself: `ApiError` does.
 
 use std::time::Instant;
 
@@ -11,11 +11,10 @@ use tracing::Level;
 
 use crate::domain::{INCLUDE_PARAMETER, Include, ProgramId, ProgramIdError, StatusDocument};
 use crate::error::ApiError;
-use crate::panic_net::Panic;
 use crate::principal::principal;
 use crate::service::tracking_status;
 use crate::store::StatusStore;
-use crate::telemetry::REQUEST_TARGET;
+use crate::telemetry::REQUEST_METRICS;
 
 /// The route prefix, used when no path parameter is present (`cargo lambda watch`
 /// builds its events without route parameters).
@@ -25,60 +24,16 @@ const ROUTE_PREFIX: &str = "/api/tracking/status/";
 pub async fn handle<S: StatusStore>(store: &S, request: Request) -> Response<Body> {
     let started = Instant::now();
     let calls_before = store.calls_made();
-    let request_id = api_request_id(&request);
     let raw_program_id = raw_program_id(&request);
     let outcome = respond(store, &request, raw_program_id.as_deref()).await;
-    finish(
-        started,
-        request_id.as_deref(),
-        raw_program_id.as_deref(),
-        store.calls_made().saturating_sub(calls_before),
-        outcome,
-    )
-}
-
-/// The answer to an invocation that is not an API Gateway request this
-/// function can read: it carries no principal, so 401.
-pub fn unreadable_event(lambda_request_id: &str) -> Response<Body> {
-    finish(
-        Instant::now(),
-        Some(lambda_request_id),
-        None,
-        0,
-        Err(ApiError::UnreadableEvent),
-    )
-}
-
-/// The answer to an invocation whose handling panicked (`panic_net`): the
-/// contract's 500, logged at ERROR with the panic's location and message.
-pub fn panicked(
-    started: Instant,
-    lambda_request_id: &str,
-    dynamodb_calls: u64,
-    panic: Panic,
-) -> Response<Body> {
-    finish(
-        started,
-        Some(lambda_request_id),
-        None,
-        dynamodb_calls,
-        Err(ApiError::Panicked(panic)),
-    )
-}
-
-/// Builds the response and writes the request's one log line, which is also
-/// the request's metrics (`telemetry`: duration and DynamoDB calls by status class).
-fn finish(
-    started: Instant,
-    request_id: Option<&str>,
-    raw_program_id: Option<&str>,
-    dynamodb_calls: u64,
-    outcome: Result<StatusDocument, ApiError>,
-) -> Response<Body> {
     let response = match &outcome {
         Ok(document) => json_response(StatusCode::OK, &Success { data: document }),
         Err(error) => error_response(error),
     };
+    // The request's one line, an EMF record (`telemetry::REQUEST_METRICS`) written at any log
+    // level: `status_class` is the metrics' dimension, the two numbers their values. The ids
+    // come from the event and are bounded, so a hostile event cannot flood the log (API
+    // Gateway's request ids are 36 characters).
     let status = response.status().as_u16();
     let status_class = match status {
         200..=299 => "2xx",
@@ -86,39 +41,24 @@ fn finish(
         _ => "5xx",
     };
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    // Both come from the event and are bounded, so a hostile event cannot flood
-    // the log (API Gateway's request ids are 36 characters).
-    let request_id = bounded(request_id.unwrap_or_default(), 64);
-    let program_id = bounded(raw_program_id.unwrap_or_default(), 32);
-    let (request_id, program_id) = (request_id.as_str(), program_id.as_str());
-    // The request line's fields, written once for every level (a level is part of a
-    // `tracing` callsite, so each level is its own call). `telemetry` makes this line an
-    // EMF record: `status_class` is the metrics' dimension, the two numbers their values.
-    // Its target is one the log filter always enables: the metrics do not depend on the
-    // log level.
+    let dynamodb_calls = store.calls_made().saturating_sub(calls_before);
+    let request_id = bounded(api_request_id(&request).as_deref().unwrap_or_default(), 64);
+    let lambda_request_id = request
+        .lambda_context_ref()
+        .map(|context| context.request_id.clone());
+    let lambda_request_id = bounded(lambda_request_id.as_deref().unwrap_or_default(), 64);
+    let program_id = bounded(raw_program_id.as_deref().unwrap_or_default(), 32);
     macro_rules! request_line {
         ($level:expr, $($cause_and_message:tt)+) => {
-            tracing::event!(
-                target: REQUEST_TARGET,
-                $level,
-                request_id,
-                program_id,
-                status,
-                status_class,
-                duration_ms,
-                dynamodb_calls,
-                $($cause_and_message)+
-            )
+            tracing::event!(target: REQUEST_METRICS.target, $level, request_id, lambda_request_id,
+                program_id, status, status_class, duration_ms, dynamodb_calls, $($cause_and_message)+)
         };
     }
     match &outcome {
+        // A corrupt record's cause quotes the stored value: bounded too.
         Err(error) if error.is_internal() => {
-            // A corrupt record's cause quotes the stored value: bounded too.
             let cause = bounded(&error.to_string(), MAX_CAUSE_CHARS);
             request_line!(Level::ERROR, cause, "request failed")
-        }
-        Err(error @ ApiError::UnreadableEvent) => {
-            request_line!(Level::WARN, cause = %error, "request refused")
         }
         _ => request_line!(Level::INFO, "request"),
     }

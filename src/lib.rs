@@ -3,15 +3,13 @@
 //!
 //! Layers, inside out: `domain` (pure rules), `store` (the read port, with a
 //! DynamoDB adapter and an in-memory fake), `service` (the use case and its
-//! concurrency), `principal` + `http` (the API Gateway edge), `error` (the one
-//! mapping of failures to responses).
+//! concurrency), `principal` + `http` (the request, as `lambda_http` hands it over),
+//! `error` (the one mapping of failures to responses).
 
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
-pub mod lambda;
-pub mod panic_net;
 pub mod principal;
 pub mod sdk;
 pub mod service;

@@ -234,6 +234,14 @@ mod tests {
             "cookie",
             "session=user_owner; userId=user_owner".parse().unwrap(),
         );
+        let query =
+            ["userId", "principalId", "sub"].map(|key| (key.to_string(), "user_owner".to_string()));
+        let request = request.with_query_string_parameters(std::collections::HashMap::from(query));
+        assert!(
+            request
+                .query_string_parameters_ref()
+                .is_some_and(|q| q.first("userId").is_some())
+        );
         assert_eq!(principal(&request), None);
     }
 }

@@ -45,20 +45,16 @@ impl TrustedRoots {
     }
 
     pub fn from_os_value(value: Option<std::ffi::OsString>) -> Result<Self, ConfigError> {
-        match value.map(std::ffi::OsString::into_string) {
-            None => Ok(TrustedRoots::AwsOnly),
-            Some(Ok(value)) => Self::from_value(Some(&value)),
-            Some(Err(value)) => Err(ConfigError::UnknownTrustStore(
-                value.to_string_lossy().into_owned(),
-            )),
-        }
-    }
-
-    pub fn from_value(value: Option<&str>) -> Result<Self, ConfigError> {
-        match value.map(str::trim) {
+        let unknown = |value: &str| ConfigError::UnknownTrustStore(value.to_string());
+        let value = value.map(|value| {
+            value
+                .into_string()
+                .map_err(|v| unknown(&v.to_string_lossy()))
+        });
+        match value.transpose()?.as_deref().map(str::trim) {
             None | Some("" | "aws") => Ok(TrustedRoots::AwsOnly),
             Some("system") => Ok(TrustedRoots::System),
-            Some(other) => Err(ConfigError::UnknownTrustStore(other.to_string())),
+            Some(other) => Err(unknown(other)),
         }
     }
 
@@ -122,19 +118,19 @@ mod tests {
     #[test]
     fn trust_store_defaults_to_the_aws_roots() {
         assert_eq!(
-            TrustedRoots::from_value(None).unwrap(),
+            TrustedRoots::from_os_value(None).unwrap(),
             TrustedRoots::AwsOnly
         );
         assert_eq!(
-            TrustedRoots::from_value(Some("aws")).unwrap(),
+            TrustedRoots::from_os_value(Some("aws".into())).unwrap(),
             TrustedRoots::AwsOnly
         );
         assert_eq!(
-            TrustedRoots::from_value(Some(" ")).unwrap(),
+            TrustedRoots::from_os_value(Some(" ".into())).unwrap(),
             TrustedRoots::AwsOnly
         );
         assert_eq!(
-            TrustedRoots::from_value(Some("system")).unwrap(),
+            TrustedRoots::from_os_value(Some("system".into())).unwrap(),
             TrustedRoots::System
         );
     }
@@ -155,7 +151,7 @@ mod tests {
 
     #[test]
     fn an_unknown_trust_store_is_an_error_that_names_the_value() {
-        let error = TrustedRoots::from_value(Some("System ")).unwrap_err();
+        let error = TrustedRoots::from_os_value(Some("System ".into())).unwrap_err();
         assert_eq!(
             error.to_string(),
             "TLS_TRUST_STORE must be `aws` or `system`, not `System`"

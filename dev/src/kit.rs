@@ -5,13 +5,42 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
+use lambda_http::{Body, Response};
 use serde_json::Value;
 use tracking_status::config::{TABLE_VARIABLES, TableNames};
-use tracking_status::lambda::ProxyResponse;
+use tracking_status::store::StatusStore;
 use tracking_status::store::memory::MemoryStore;
 
 use crate::fixture;
 use crate::load::{ensure_tables, write_fixture};
+
+/// What the tests, `seed` and `table-env` ask of the table names beyond what the function reads.
+pub trait TableList: Sized {
+    /// The default names behind a prefix: how tests give each case its own tables.
+    fn with_prefix(prefix: &str) -> Self;
+    /// Every name, in `TABLE_VARIABLES` order.
+    fn all(&self) -> [&str; 6];
+}
+
+impl TableList for TableNames {
+    fn with_prefix(prefix: &str) -> Self {
+        TableNames::from_lookup(|variable| {
+            let (_, default) = TABLE_VARIABLES.iter().find(|(name, _)| *name == variable)?;
+            Some(format!("{prefix}{default}"))
+        })
+    }
+
+    fn all(&self) -> [&str; 6] {
+        [
+            &self.programs,
+            &self.advertisers,
+            &self.memberships,
+            &self.events,
+            &self.partner_programs,
+            &self.test_events,
+        ]
+    }
+}
 
 /// `fixtures/example.json`: the seed's sample as data.
 pub const EXAMPLE_FIXTURE: &str = include_str!("../../fixtures/example.json");
@@ -155,14 +184,61 @@ pub fn expected_status(event_name: &str) -> u16 {
         .unwrap_or_else(|| panic!("{event_name} is not named {{api}}-{{status}}-{{case}}"))
 }
 
+/// A response's body as text (the function only answers text).
+pub fn body_text(response: &Response<Body>) -> &str {
+    match response.body() {
+        Body::Text(text) => text,
+        _ => "",
+    }
+}
+
+/// An invocation the Lambda runtime answers with an error instead of a response (API
+/// Gateway's 502): a payload that is not an API Gateway event `lambda_http` reads, or one
+/// whose conversion to a request panics (`lambda_runtime` catches it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvocationError(pub String);
+
+/// The invocation path of `lambda_http::run`, in process: the payload read as an API Gateway
+/// event and converted to a request, as the runtime does, then the function's handler. A
+/// panic in the handler is not caught here: the tests that call this treat it as a bug.
+pub async fn invoke<S: StatusStore>(
+    store: &S,
+    payload: &str,
+) -> Result<Response<Body>, InvocationError> {
+    quiet_conversion_panics();
+    let request = std::panic::catch_unwind(|| lambda_http::request::from_str(payload))
+        .map_err(|_| InvocationError("the request conversion panicked".into()))?
+        .map_err(|error| InvocationError(error.to_string()))?;
+    Ok(tracking_status::http::handle(store, request).await)
+}
+
+/// Leaves out the default hook's report of a panic in `lambda_http`'s conversion (or the
+/// `aws_lambda_events` body decoding it calls), which
+/// `invoke` expects of some payloads; every other panic is still reported.
+fn quiet_conversion_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default_hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let file = info.location().map(|at| at.file()).unwrap_or_default();
+            if !["/lambda_http-", "/aws_lambda_events-"]
+                .iter()
+                .any(|c| file.contains(c))
+            {
+                default_hook(info);
+            }
+        }));
+    });
+}
+
 /// The contract's response: one of its statuses, its headers, and its body —
 /// the document for a 200, the error body otherwise.
-pub fn check_contract(response: &ProxyResponse) -> Result<(), String> {
-    let status = response.status_code;
+pub fn check_contract(response: &Response<Body>) -> Result<(), String> {
+    let status = response.status().as_u16();
     if ![200, 400, 401, 403, 404, 405, 500].contains(&status) {
         return Err(format!("status {status}"));
     }
-    let header = |name: &str| response.headers.get(name).map(String::as_str);
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
     if header("content-type") != Some("application/json") {
         return Err(format!("content-type {:?}", header("content-type")));
     }
@@ -172,7 +248,7 @@ pub fn check_contract(response: &ProxyResponse) -> Result<(), String> {
     if status == 405 && header("allow") != Some("GET") {
         return Err("405 without Allow: GET".into());
     }
-    let body: Value = serde_json::from_str(&response.body).map_err(|e| e.to_string())?;
+    let body: Value = serde_json::from_str(body_text(response)).map_err(|e| e.to_string())?;
     let fine = if status == 200 {
         body["data"]["programId"].is_string() && body.get("error").is_none()
     } else {
@@ -187,12 +263,12 @@ pub fn check_contract(response: &ProxyResponse) -> Result<(), String> {
             && body["error"]["details"].is_object()
     };
     if !fine {
-        return Err(format!("body {}", response.body));
+        return Err(format!("body {}", body_text(response)));
     }
-    if status == 500 && response.body != INTERNAL_ERROR_BODY {
+    if status == 500 && body_text(response) != INTERNAL_ERROR_BODY {
         return Err(format!(
             "a 500 that says more than the contract: {}",
-            response.body
+            body_text(response)
         ));
     }
     Ok(())
@@ -201,9 +277,9 @@ pub fn check_contract(response: &ProxyResponse) -> Result<(), String> {
 /// `check_contract` for a response over the in-memory store, which never
 /// fails a read: there, a 500 can only be a panic the panic net caught, so
 /// it is refused too.
-pub fn check_contract_in_memory(response: &ProxyResponse) -> Result<(), String> {
+pub fn check_contract_in_memory(response: &Response<Body>) -> Result<(), String> {
     check_contract(response)?;
-    if response.status_code == 500 {
+    if response.status() == 500 {
         return Err("a 500 over the in-memory store: a panic on the request path".into());
     }
     Ok(())

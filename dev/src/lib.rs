@@ -11,5 +11,6 @@ pub mod load;
 pub mod localhost_tls;
 pub mod oversized;
 pub mod runtime_api;
+pub mod schema;
 pub mod seed_guard;
 pub mod stream_poller;

@@ -14,10 +14,12 @@ use aws_sdk_dynamodb::types::{
 use serde::Serialize;
 use serde_dynamo::aws_sdk_dynamodb_1::to_item;
 
+use crate::kit::TableList;
+use test_event_indexer::view::view_entry;
 use tracking_status::config::TableNames;
-use tracking_status::store::dynamodb::schema::{IndexProjection, KeyAttribute, TableSpec, tables};
-use tracking_status::store::dynamodb::view::view_entry;
 use tracking_status::store::records::Dataset;
+
+use crate::schema::{IndexProjection, KeyAttribute, TableSpec, tables};
 
 type Item = HashMap<String, AttributeValue>;
 pub type LoadError = Box<dyn std::error::Error + Send + Sync>;

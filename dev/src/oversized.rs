@@ -30,7 +30,12 @@ pub const SIZES: [Size; 5] = [
 pub struct Case {
     pub name: String,
     pub payload: String,
+    /// The contract's status for it, when it is answered with a response.
     pub expected: u16,
+    /// Whether API Gateway can send it: only a body may be this large (an HTTP API takes at
+    /// most 10,240 bytes of request line and headers together). The others may end as the
+    /// runtime's invocation error instead (docs/architecture.md, "Panics and unreadable events").
+    pub gateway_can_send: bool,
 }
 
 /// How a field is filled: a prefix, then a repeated filler up to the size.
@@ -259,6 +264,7 @@ pub fn cases() -> Vec<Case> {
                 ),
                 payload,
                 expected: field.expected,
+                gateway_can_send: field.name == "body",
             });
         }
     }

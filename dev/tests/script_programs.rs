@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 use tracking_status::config::{TABLE_VARIABLES, TableNames};
+use tracking_status_dev::kit::TableList;
 
 fn run(program: &str, args: &[&str], stdin: &str) -> Output {
     use std::io::Write;

@@ -14,16 +14,25 @@
 
 use std::future::Future;
 
+pub mod view;
+
 use aws_lambda_events::event::dynamodb::{Event, EventRecord, StreamViewType};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use tracking_status::telemetry::UNREADABLE_TEST_EVENTS;
+use tracking_status::telemetry::Metrics;
+use view::{Item, Unreadable, ViewEntry, view_entry};
 
-/// The view's writer side (`ViewEntry`, `view_entry`, `Unreadable`), through this
-/// library: `tracking-ops` imports it from here, so moving it touches this line only.
-pub use tracking_status::store::dynamodb::view;
-use view::{Item, Unreadable, view_entry};
+/// The indexer's metric: the test events left out of the view because they cannot be read.
+pub const UNREADABLE_COUNT: &str = "unreadable_test_events";
+
+/// Its EMF record, without dimensions (`UnreadableTestEventsAlarm` in template.yaml reads it):
+/// the ERROR line of each unreadable test event.
+pub const UNREADABLE_METRICS: Metrics = Metrics {
+    target: "test_event_indexer::unreadable",
+    dimensions: &[],
+    metrics: &[(UNREADABLE_COUNT, "Count")],
+};
 
 /// One write to the view.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,7 +82,7 @@ pub fn plan(record: &EventRecord) -> Plan {
     plan
 }
 
-fn entry_of(image: &serde_dynamo::Item) -> Result<Option<view::ViewEntry>, Unreadable> {
+fn entry_of(image: &serde_dynamo::Item) -> Result<Option<ViewEntry>, Unreadable> {
     if image.is_empty() {
         return Ok(None);
     }
@@ -184,11 +193,12 @@ pub async fn index_batch_until(
             if let Some(unreadable) = &plan.unreadable {
                 // One line per skipped event: the key and the field, and the metric's count.
                 tracing::error!(
+                    target: UNREADABLE_METRICS.target,
                     key = %unreadable.key,
                     field = unreadable.field,
                     problem = %unreadable.problem,
                     sequence_number = record.change.sequence_number.as_deref().unwrap_or(""),
-                    { UNREADABLE_TEST_EVENTS } = 1u64,
+                    { UNREADABLE_COUNT } = 1u64,
                     "an unreadable test event is left out of the view"
                 );
             }

@@ -20,7 +20,7 @@ const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
 // Lambda hands a process one batch at a time, applied record by record.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    telemetry::init();
+    telemetry::init(&[test_event_indexer::UNREADABLE_METRICS]);
     let loader = sdk_config_loader()
         .inspect_err(|error| tracing::error!(cause = %error, "invalid configuration"))?;
     let sdk_config = loader.load().await;

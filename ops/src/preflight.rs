@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::{
     TableDescription, TableStatus,
 };
 use tracking_status::config::TableNames;
-use tracking_status::store::dynamodb::schema::{KeyAttribute, TableSpec, tables};
+use tracking_status_dev::schema::{KeyAttribute, TableSpec, tables};
 
 use crate::records::{Decoded, decode_sample};
 use crate::settings::TableName;

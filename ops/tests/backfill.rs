@@ -100,7 +100,7 @@ async fn expected_view(client: &Client, tables: &TableNames) -> BTreeSet<(String
         // view_items fails on the unreadable event: leave it out, as the indexer does.
         let readable: Vec<Item> = events
             .iter()
-            .filter(|e| tracking_status::store::dynamodb::view::view_entry(e).is_ok())
+            .filter(|e| test_event_indexer::view::view_entry(e).is_ok())
             .cloned()
             .collect();
         view_items(&readable).unwrap()
@@ -362,7 +362,7 @@ async fn expected_whole(client: &Client, tables: &TableNames) -> BTreeSet<String
     let events: Vec<Item> = scan(client, &tables.events)
         .await
         .into_iter()
-        .filter(|e| tracking_status::store::dynamodb::view::view_entry(e).is_ok())
+        .filter(|e| test_event_indexer::view::view_entry(e).is_ok())
         .collect();
     whole(view_items(&events).unwrap())
 }

@@ -10,7 +10,7 @@ mod program_id;
 mod status;
 mod timestamp;
 
-pub use include::{INCLUDE_PARAMETER, Include, IncludeError, NEXT_STEPS, decisive_items};
+pub use include::{INCLUDE_PARAMETER, Include, IncludeError, NEXT_STEPS};
 pub use next_steps::{
     NextStep, NextStepCode, NextStepDetails, Step, StripeBlock, StripeRequirements, next_steps,
 };
@@ -100,8 +100,9 @@ impl EventKind {
     }
 }
 
-/// A test event (`test` = true) of one kind.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A test event (`test` = true) of one kind, as the test-event view holds it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TestEvent {
     pub id: u64,
     pub timestamp: Timestamp,
@@ -111,7 +112,7 @@ pub struct TestEvent {
 impl TestEvent {
     /// What "most recently received" orders by: the greatest `createdAt`, ties
     /// broken by the greatest id. The DynamoDB index's sort key encodes the
-    /// same order as text (`store::dynamodb::schema::test_event_order`).
+    /// same order as text (`test_event_indexer::view::test_event_order`).
     pub fn recency(&self) -> (Timestamp, u64) {
         (self.created_at, self.id)
     }

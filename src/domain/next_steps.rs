@@ -8,8 +8,9 @@ use serde::Serialize;
 use super::{StatusDocument, Timestamp};
 
 /// Stripe's `requirements` on the advertiser's account, as stored; missing
-/// fields read as none.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// fields read as none. The Stripe block shows them as they are, in this order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StripeRequirements {
     /// `requirements.disabled_reason`; an empty one is none.
     pub disabled_reason: Option<String>,
@@ -66,15 +67,13 @@ pub enum NextStepDetails {
 }
 
 /// What Stripe holds back on a connected account, in the contract's order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StripeBlock {
     pub charges_enabled: bool,
     pub payouts_enabled: bool,
-    pub disabled_reason: Option<String>,
-    pub currently_due: Vec<String>,
-    pub past_due: Vec<String>,
-    pub deadline: Option<Timestamp>,
+    #[serde(flatten)]
+    pub requirements: StripeRequirements,
 }
 
 /// The items for `document`, one per step at most, in step order; empty when
@@ -115,10 +114,7 @@ pub fn next_steps(
     let stripe_block = || StripeBlock {
         charges_enabled: payments.charges_enabled,
         payouts_enabled: payments.payouts_enabled,
-        disabled_reason: requirements.disabled_reason.clone(),
-        currently_due: requirements.currently_due.clone(),
-        past_due: requirements.past_due.clone(),
-        deadline: requirements.deadline,
+        requirements: requirements.clone(),
     };
     let held_back = !payments.charges_enabled
         || !payments.payouts_enabled
@@ -355,8 +351,15 @@ mod tests {
                      due: Value,
                      past: Value,
                      deadline: Value| {
-            json!({"chargesEnabled": charges, "payoutsEnabled": payouts, "disabledReason": reason,
-                   "currentlyDue": due, "pastDue": past, "deadline": deadline})
+            // over the block's defaults, so that a new field needs no site here
+            let mut block = serde_json::to_value(StripeBlock::default()).unwrap();
+            let given = json!({"chargesEnabled": charges, "payoutsEnabled": payouts, "disabledReason": reason,
+                   "currentlyDue": due, "pastDue": past, "deadline": deadline});
+            block
+                .as_object_mut()
+                .unwrap()
+                .extend(given.as_object().unwrap().clone());
+            block
         };
         let resolve = |details: Value| json!({"step": "payments", "code": "resolve_stripe_requirements", "waitingSince": CONNECTED_AT, "details": details});
         let with = |edit: &dyn Fn(&mut Case)| {
@@ -509,19 +512,23 @@ mod tests {
     #[test]
     fn the_stripe_block_is_in_the_contracts_order() {
         let block = NextStepDetails::Stripe(StripeBlock {
-            charges_enabled: true,
-            payouts_enabled: false,
-            disabled_reason: None,
-            currently_due: vec!["b".into(), "a".into()],
-            past_due: vec![],
-            deadline: Some(ts(CREATED)),
+            payouts_enabled: true,
+            ..StripeBlock::default()
         });
-        assert_eq!(
-            serde_json::to_string(&block).unwrap(),
-            format!(
-                r#"{{"chargesEnabled":true,"payoutsEnabled":false,"disabledReason":null,"currentlyDue":["b","a"],"pastDue":[],"deadline":"{CREATED}"}}"#
-            )
+        let text = serde_json::to_string(&block).unwrap();
+        // The contract's order: openapi.yaml's `required` list of the block, and nothing else.
+        let openapi: Value = serde_norway::from_str(include_str!("../../openapi.yaml")).unwrap();
+        let required = &openapi["components"]["schemas"]["StripeBlock"]["required"];
+        let contract: Vec<String> = serde_json::from_value(required.clone()).unwrap();
+        let at: Vec<usize> = (contract.iter())
+            .map(|key| text.find(&format!("\"{key}\":")).unwrap_or(usize::MAX))
+            .collect();
+        assert!(
+            at.windows(2).all(|pair| pair[0] < pair[1]),
+            "{text} {contract:?}"
         );
+        assert_eq!(text.matches("\":").count(), contract.len(), "{text}");
+        assert!(text.contains(r#""payoutsEnabled":true"#), "{text}");
         let status = NextStepDetails::ConnectionStatus {
             stripe_connection_status: "pending".into(),
         };

@@ -8,26 +8,16 @@
 //! are ignored, and a membership without `role` or `permissions` reads as
 //! empty (it can only deny). The fields that only `nextSteps` reads are
 //! `Lenient`: a value that cannot be read is kept as such, so it fails only
-//! the requests that ask for `nextSteps`. A fixture is held to more (`FIELDS`,
-//! `REQUIRED`, readable values): the loader refuses unknown, missing and
-//! unreadable fields.
+//! the requests that ask for `nextSteps`. A fixture is held to more: the loader
+//! refuses unknown, missing and unreadable fields.
 
-use std::fmt;
-
-use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::domain::{
     Advertiser, Membership, Program, ProgramId, StripeRequirements, TestEvent, Timestamp,
     Unreadable,
 };
-
-/// The field names of a record as stored: those it may have, and those a
-/// fixture must give.
-pub trait Record {
-    const FIELDS: &'static [&'static str];
-    const REQUIRED: &'static [&'static str];
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -39,12 +29,6 @@ pub struct ProgramRecord {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<Lenient<Timestamp>>,
-}
-
-impl Record for ProgramRecord {
-    const FIELDS: &'static [&'static str] =
-        &["id", "workspaceId", "advertiserId", "name", "createdAt"];
-    const REQUIRED: &'static [&'static str] = &["id", "workspaceId", "advertiserId"];
 }
 
 impl From<ProgramRecord> for Program {
@@ -82,23 +66,6 @@ pub struct AdvertiserRecord {
     pub stripe_past_due: Option<Lenient<Vec<String>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stripe_requirements_deadline: Option<Lenient<Timestamp>>,
-}
-
-impl Record for AdvertiserRecord {
-    const FIELDS: &'static [&'static str] = &[
-        "id",
-        "stripeConnectionStatus",
-        "stripeAccountId",
-        "chargesEnabled",
-        "payoutsEnabled",
-        "detailsSubmitted",
-        "stripeConnectedAt",
-        "stripeDisabledReason",
-        "stripeCurrentlyDue",
-        "stripePastDue",
-        "stripeRequirementsDeadline",
-    ];
-    const REQUIRED: &'static [&'static str] = &["id"];
 }
 
 impl From<AdvertiserRecord> for Advertiser {
@@ -144,11 +111,6 @@ pub struct MembershipRecord {
     pub permissions: Vec<String>,
 }
 
-impl Record for MembershipRecord {
-    const FIELDS: &'static [&'static str] = &["workspaceId", "userId", "role", "permissions"];
-    const REQUIRED: &'static [&'static str] = Self::FIELDS;
-}
-
 impl From<MembershipRecord> for Membership {
     fn from(record: MembershipRecord) -> Self {
         Membership {
@@ -168,12 +130,6 @@ pub struct EventRecord {
     pub test: bool,
     pub timestamp: Timestamp,
     pub created_at: Timestamp,
-}
-
-impl Record for EventRecord {
-    const FIELDS: &'static [&'static str] =
-        &["id", "programId", "type", "test", "timestamp", "createdAt"];
-    const REQUIRED: &'static [&'static str] = Self::FIELDS;
 }
 
 impl From<EventRecord> for TestEvent {
@@ -196,11 +152,6 @@ pub struct PartnerProgramRecord {
     pub program_id: ProgramId,
     pub partner_id: String,
     pub status: String,
-}
-
-impl Record for PartnerProgramRecord {
-    const FIELDS: &'static [&'static str] = &["id", "programId", "partnerId", "status"];
-    const REQUIRED: &'static [&'static str] = Self::FIELDS;
 }
 
 impl PartnerProgramRecord {
@@ -231,121 +182,21 @@ impl<T> From<T> for Lenient<T> {
     }
 }
 
-/// A value as stored, reduced to what a lenient field can be: text, a list,
-/// or something else (named, for the log).
-pub enum StoredValue {
-    Text(String),
-    List(Vec<StoredValue>),
-    Other(&'static str),
-}
-
-/// The types a `Lenient` field holds.
-pub trait FromStored: Sized {
-    fn from_stored(value: StoredValue) -> Result<Self, String>;
-}
-
-impl FromStored for String {
-    fn from_stored(value: StoredValue) -> Result<Self, String> {
-        match value {
-            StoredValue::Text(text) => Ok(text),
-            other => Err(format!("expected a string, found {}", other.kind())),
-        }
-    }
-}
-
-impl FromStored for Timestamp {
-    fn from_stored(value: StoredValue) -> Result<Self, String> {
-        Timestamp::parse(&String::from_stored(value)?).map_err(|e| e.to_string())
-    }
-}
-
-impl FromStored for Vec<String> {
-    fn from_stored(value: StoredValue) -> Result<Self, String> {
-        match value {
-            StoredValue::List(items) => items
-                .into_iter()
-                .enumerate()
-                .map(|(i, item)| String::from_stored(item).map_err(|e| format!("[{i}]: {e}")))
-                .collect(),
-            other => Err(format!(
-                "expected a list of strings, found {}",
-                other.kind()
-            )),
-        }
-    }
-}
-
-impl StoredValue {
-    fn kind(&self) -> &'static str {
-        match self {
-            StoredValue::Text(_) => "a string",
-            StoredValue::List(_) => "a list",
-            StoredValue::Other(kind) => kind,
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for StoredValue {
+/// Read as any value (a DynamoDB attribute of any type, any JSON value), then as `T`: a
+/// value of the wrong type is kept as the reason it cannot be read.
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Lenient<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(StoredValueVisitor)
-    }
-}
-
-struct StoredValueVisitor;
-
-impl<'de> Visitor<'de> for StoredValueVisitor {
-    type Value = StoredValue;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<StoredValue, E> {
-        Ok(StoredValue::Other("a boolean"))
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<StoredValue, E> {
-        Ok(StoredValue::Other("a number"))
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<StoredValue, E> {
-        Ok(StoredValue::Other("a number"))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<StoredValue, E> {
-        Ok(StoredValue::Other("a number"))
-    }
-    fn visit_str<E>(self, text: &str) -> Result<StoredValue, E> {
-        Ok(StoredValue::Text(text.to_string()))
-    }
-    fn visit_string<E>(self, text: String) -> Result<StoredValue, E> {
-        Ok(StoredValue::Text(text))
-    }
-    fn visit_bytes<E>(self, _: &[u8]) -> Result<StoredValue, E> {
-        Ok(StoredValue::Other("binary"))
-    }
-    fn visit_none<E>(self) -> Result<StoredValue, E> {
-        Ok(StoredValue::Other("null"))
-    }
-    fn visit_unit<E>(self) -> Result<StoredValue, E> {
-        Ok(StoredValue::Other("null"))
-    }
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<StoredValue, D::Error> {
-        StoredValue::deserialize(deserializer)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StoredValue, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Stored {
+            Value(serde_json::Value),
+            /// What has no JSON value: a binary attribute.
+            Other(serde::de::IgnoredAny),
         }
-        Ok(StoredValue::List(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StoredValue, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(StoredValue::Other("a map"))
-    }
-}
-
-impl<'de, T: FromStored> Deserialize<'de> for Lenient<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = StoredValue::deserialize(deserializer)?;
-        Ok(Lenient(T::from_stored(value)))
+        Ok(Lenient(match Stored::deserialize(deserializer)? {
+            Stored::Value(value) => serde_json::from_value(value).map_err(|e| e.to_string()),
+            Stored::Other(_) => Err("a value of no JSON type (binary)".into()),
+        }))
     }
 }
 
@@ -383,68 +234,6 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-
-    /// `FIELDS` lists exactly what the type writes when every field is set.
-    fn fields_of<T: Serialize + Record>(full: &T) {
-        let value = serde_json::to_value(full).unwrap();
-        let mut written: Vec<&str> = value
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        let mut listed = T::FIELDS.to_vec();
-        written.sort();
-        listed.sort();
-        assert_eq!(written, listed);
-        assert!(T::REQUIRED.iter().all(|field| T::FIELDS.contains(field)));
-    }
-
-    #[test]
-    fn field_lists_match_the_types() {
-        let at = Timestamp::parse("2026-06-07T10:23:45Z").unwrap();
-        let id = ProgramId::new(42).unwrap();
-        fields_of(&ProgramRecord {
-            id,
-            workspace_id: "w".into(),
-            advertiser_id: "a".into(),
-            name: Some("n".into()),
-            created_at: Some(at.into()),
-        });
-        fields_of(&AdvertiserRecord {
-            id: "a".into(),
-            stripe_connection_status: Some("connected".into()),
-            stripe_account_id: Some("acct".into()),
-            charges_enabled: Some(true),
-            payouts_enabled: Some(true),
-            details_submitted: Some(true),
-            stripe_connected_at: Some(at),
-            stripe_disabled_reason: Some(String::from("r").into()),
-            stripe_currently_due: Some(vec![String::from("d")].into()),
-            stripe_past_due: Some(vec![].into()),
-            stripe_requirements_deadline: Some(at.into()),
-        });
-        fields_of(&MembershipRecord {
-            workspace_id: "w".into(),
-            user_id: "u".into(),
-            role: "owner".into(),
-            permissions: vec![],
-        });
-        fields_of(&EventRecord {
-            id: 1,
-            program_id: id,
-            kind: "click".into(),
-            test: true,
-            timestamp: at,
-            created_at: at,
-        });
-        fields_of(&PartnerProgramRecord {
-            id: 1,
-            program_id: id,
-            partner_id: "p".into(),
-            status: APPROVED.into(),
-        });
-    }
 
     #[test]
     fn stored_values_are_read_into_domain_values() {
@@ -499,7 +288,9 @@ mod tests {
             serde_json::from_str(include_str!("../../fixtures/example.json")).unwrap();
         assert_eq!(dataset.programs.len(), 1);
         assert_eq!(dataset.events.len(), 5);
-        let _: Value = serde_json::to_value(&dataset).unwrap();
+        // and writes back as what it read (what `seed` writes)
+        let written = serde_json::to_value(&dataset).unwrap();
+        assert_eq!(serde_json::from_value::<Dataset>(written).unwrap(), dataset);
     }
 
     /// The fields only `nextSteps` reads, as JSON (the fixture) and as
@@ -589,63 +380,54 @@ mod tests {
             (
                 "stripeDisabledReason",
                 A::N("3".into()),
-                "expected a string, found a number",
+                "invalid type: integer `3`",
             ),
             (
                 "stripeDisabledReason",
                 A::Bool(true),
-                "expected a string, found a boolean",
+                "invalid type: boolean",
             ),
             (
                 "stripeCurrentlyDue",
                 s("external_account"),
-                "expected a list of strings, found a string",
+                "invalid type: string",
             ),
             (
                 "stripeCurrentlyDue",
                 A::L(vec![s("a"), A::N("1".into())]),
-                "[1]: expected a string, found a number",
+                "invalid type: integer",
             ),
             (
                 "stripeCurrentlyDue",
                 A::Ns(vec!["1".into()]),
-                "[0]: expected a string, found a number",
+                "invalid type: integer",
             ),
             (
                 "stripePastDue",
                 A::M(HashMap::from([("a".to_string(), s("b"))])),
-                "expected a list of strings, found a map",
+                "invalid type: map",
             ),
             (
                 "stripePastDue",
                 A::L(vec![A::Null(true)]),
-                "[0]: expected a string, found null",
+                "invalid type: null",
             ),
-            (
-                "stripePastDue",
-                A::B(vec![1, 2].into()),
-                "expected a list of strings, found binary",
-            ),
+            ("stripePastDue", A::B(vec![1, 2].into()), "binary"),
             (
                 "stripeRequirementsDeadline",
                 s("soon"),
-                "\"soon\" is not an RFC 3339 timestamp with a time zone",
+                "\"soon\" is not an RFC 3339 timestamp",
             ),
             (
                 "stripeRequirementsDeadline",
                 A::N("1767225600".into()),
-                "expected a string, found a number",
+                "invalid type: integer",
             ),
         ];
         for (field, value, cause) in unreadable {
-            assert_eq!(
-                requirements(field, value.clone()),
-                Err(Unreadable {
-                    field,
-                    cause: cause.into()
-                }),
-                "{field} {value:?}"
-            );
+            let error = requirements(field, value.clone()).unwrap_err();
+            assert_eq!(error.field, field, "{value:?}");
+            assert!(error.cause.contains(cause), "{field} {value:?}: {error}");
         }
 
         // The program's createdAt, from JSON as the fixture and the in-memory store read it.

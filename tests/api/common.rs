@@ -18,9 +18,9 @@ use serde_json::Value;
 use tracking_status::store::dynamodb::DynamoStore;
 pub use tracking_status_dev::kit::dynamodb_local_endpoint as endpoint;
 pub use tracking_status_dev::kit::{
-    EVENTS, EXAMPLE_FIXTURE, INTERNAL_ERROR_BODY, NEXT_STEPS_FIXTURE, check_contract, event_json,
-    example_store, expected_status, fixture_programs, seeded_tables, seeded_tables_with_all,
-    table_env, unique_tables,
+    EVENTS, EXAMPLE_FIXTURE, INTERNAL_ERROR_BODY, NEXT_STEPS_FIXTURE, body_text, check_contract,
+    event_json, example_store, expected_status, fixture_programs, invoke, seeded_tables,
+    seeded_tables_with_all, table_env, unique_tables,
 };
 pub use tracking_status_dev::{fault_proxy, oversized, runtime_api};
 

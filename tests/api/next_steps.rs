@@ -1,6 +1,6 @@
 //! `?include=nextSteps` (contract, "Next steps (opt-in)"): the parameter in
 //! every shape API Gateway delivers it, through the invocation path
-//! (`lambda::invoke`); every rule through the real handler over DynamoDB Local;
+//! (`kit::invoke`, as `lambda_http::run` converts the event); every rule through the real handler over DynamoDB Local;
 //! and stored values that cannot be read, which fail only requests with it.
 
 use crate::{common, samples};
@@ -10,10 +10,8 @@ use common::{
     EXAMPLE_FIXTURE, INTERNAL_ERROR_BODY, NEXT_STEPS_FIXTURE, event_as, rest_event_as,
     seeded_tables_with_all,
 };
-use lambda_http::Context;
-use serde_json::value::RawValue;
 use serde_json::{Value, json};
-use tracking_status::lambda::{ProxyResponse, invoke};
+use tracking_status::domain::StripeBlock;
 use tracking_status::store::StatusStore;
 use tracking_status::store::dynamodb::DynamoStore;
 use tracking_status::store::memory::MemoryStore;
@@ -89,13 +87,16 @@ fn event_with(user: Option<&str>, program_id: &str, query: Query<'_>) -> Value {
     }
 }
 
-/// Invokes the function with `event` as Lambda hands it over; the status and body.
-async fn call<S: StatusStore>(store: &S, event: &Value) -> (u16, Value, ProxyResponse) {
-    let payload = RawValue::from_string(event.to_string()).unwrap();
-    let response = invoke(store, &payload, Context::default()).await;
+/// Invokes the function with `event` as Lambda hands it over; the status, the body and its text.
+async fn call<S: StatusStore>(store: &S, event: &Value) -> (u16, Value, String) {
+    let response = common::invoke(store, &event.to_string()).await.unwrap();
     common::check_contract(&response).unwrap_or_else(|broken| panic!("{broken}"));
-    let body = serde_json::from_str(&response.body).unwrap();
-    (response.status_code, body, response)
+    let text = common::body_text(&response).to_string();
+    (
+        response.status().as_u16(),
+        serde_json::from_str(&text).unwrap(),
+        text,
+    )
 }
 
 /// The body with `lastUpdated` set aside, for comparing two responses.
@@ -163,7 +164,7 @@ async fn include_is_read_from_every_shape_api_gateway_sends() {
         match expected {
             None => {
                 assert_eq!(status, 400, "{query:?}: {body}");
-                assert_eq!(response.body, UNKNOWN_INCLUDE, "{query:?}");
+                assert_eq!(response, UNKNOWN_INCLUDE, "{query:?}");
             }
             Some(next_steps) => {
                 assert_eq!(status, 200, "{query:?}: {body}");
@@ -174,7 +175,7 @@ async fn include_is_read_from_every_shape_api_gateway_sends() {
                 } else {
                     assert_eq!(listed, None, "{query:?}");
                     // the seed's document, byte for byte but the clock
-                    assert_eq!(response.body.len(), plain_response.body.len(), "{query:?}");
+                    assert_eq!(response.len(), plain_response.len(), "{query:?}");
                 }
                 assert_eq!(data, without_clock(plain.clone()), "{query:?}");
             }
@@ -193,17 +194,13 @@ async fn next_steps_follows_last_updated_and_the_rest_is_unchanged() {
     .await;
     // The document without the parameter ends with lastUpdated; with it, the
     // same text continues with nextSteps.
-    let (plain_head, _) = plain
-        .body
-        .split_at(plain.body.find(r#","lastUpdated":"#).unwrap());
-    let (with_head, with_tail) = with
-        .body
-        .split_at(with.body.find(r#","lastUpdated":"#).unwrap());
+    let (plain_head, _) = plain.split_at(plain.find(r#","lastUpdated":"#).unwrap());
+    let (with_head, with_tail) = with.split_at(with.find(r#","lastUpdated":"#).unwrap());
     assert_eq!(plain_head, with_head);
     let tail = &with_tail[r#","lastUpdated":"2026-06-08T12:00:00.000Z""#.len()..];
     assert!(tail.starts_with(r#","nextSteps":["#), "{tail}");
     // and the whole of it, nextSteps last, is the sample
-    let document = samples::redacted(&with.body).unwrap();
+    let document = samples::redacted(&with).unwrap();
     samples::compare_documented(
         "program_42_next_steps",
         "the in-memory store's answer",
@@ -271,7 +268,7 @@ async fn the_fixture_programs_through_seed_and_dynamodb_local() {
                  fixtures/example.json and fixtures/next-steps.json in DynamoDB Local \
                  (tests/api/next_steps.rs): {name}"
             ),
-            &response.body,
+            &response,
         );
     }
 }
@@ -283,11 +280,22 @@ async fn every_rule_through_the_handler_on_dynamodb_local() {
     const CLICK: &str = "2026-06-07T10:23:45.000Z";
     let done_advertiser = json!({"stripeConnectionStatus": "connected", "chargesEnabled": true,
         "payoutsEnabled": true, "detailsSubmitted": true, "stripeConnectedAt": CONNECTED});
-    let block =
-        |charges: bool, payouts: bool, reason: Value, due: Value, past: Value, deadline: Value| {
-            json!({"chargesEnabled": charges, "payoutsEnabled": payouts, "disabledReason": reason,
-               "currentlyDue": due, "pastDue": past, "deadline": deadline})
-        };
+    let block = |charges: bool,
+                 payouts: bool,
+                 reason: Value,
+                 due: Value,
+                 past: Value,
+                 deadline: Value| {
+        // over the block's defaults, so that a new field needs no site here
+        let mut block = serde_json::to_value(StripeBlock::default()).unwrap();
+        let given = json!({"chargesEnabled": charges, "payoutsEnabled": payouts, "disabledReason": reason,
+               "currentlyDue": due, "pastDue": past, "deadline": deadline});
+        block
+            .as_object_mut()
+            .unwrap()
+            .extend(given.as_object().unwrap().clone());
+        block
+    };
     let with = |changes: Value| {
         let mut advertiser = done_advertiser.clone();
         for (key, value) in changes.as_object().unwrap() {
@@ -494,7 +502,7 @@ async fn unreadable_next_steps_fields_fail_only_requests_that_include_them() {
             let (status, _, response) =
                 call(&store, &event_with(Some("user_owner"), "9", query)).await;
             assert_eq!(status, 500, "{field} {value:?} {query:?}");
-            assert_eq!(response.body, INTERNAL_ERROR_BODY);
+            assert_eq!(response, INTERNAL_ERROR_BODY);
         }
         // The policy still comes first: a caller without access learns nothing, not even a 500.
         for (user, expected) in [("user_billing", 403), ("user_nobody", 404)] {

@@ -11,7 +11,8 @@ use std::collections::BTreeSet;
 use serde_norway::Value;
 use tracking_status::config::{TABLE_VARIABLES, TableNames};
 use tracking_status::http::handle;
-use tracking_status::store::dynamodb::schema::{IndexProjection, KeyAttribute, KeyKind, tables};
+use tracking_status_dev::kit::TableList;
+use tracking_status_dev::schema::{IndexProjection, KeyAttribute, KeyKind, tables};
 
 use crate::common::{self, CallRecorder, EXAMPLE_FIXTURE, read, request_as, seeded_store_with};
 
@@ -303,7 +304,7 @@ async fn the_role_allows_exactly_the_calls_the_adapter_makes() {
 }
 
 /// The deployed build is the binary alone with Cargo.toml's default features, which leave out
-/// the test-only `panic-probe` trigger (src/panic_net.rs).
+/// the test-only `panic-probe` trigger (src/service.rs).
 #[test]
 fn the_deployed_build_leaves_the_panic_probe_out() {
     let template = template();
@@ -484,9 +485,12 @@ fn alarms_read_the_codes_timeouts_and_metrics() {
         assert_eq!(&metric["Namespace"], namespace);
         assert_eq!(
             metric["MetricName"],
-            tracking_status::telemetry::METRICS[0].0
+            tracking_status::telemetry::REQUEST_METRICS.metrics[0].0
         );
-        let class = dimension(metric, tracking_status::telemetry::STATUS_CLASS);
+        let class = dimension(
+            metric,
+            tracking_status::telemetry::REQUEST_METRICS.dimensions[0],
+        );
         classes.push(class.expect("status_class").as_str().unwrap().to_string());
     }
     classes.sort();
@@ -659,10 +663,7 @@ fn the_indexer_builds_its_binary_and_its_alarm_reads_its_metric() {
         manifest["bin"][0]["name"].as_str()
     );
     let alarm = &resource(&template, "UnreadableTestEventsAlarm")["Properties"];
-    assert_eq!(
-        alarm["MetricName"],
-        tracking_status::telemetry::UNREADABLE_TEST_EVENTS
-    );
+    assert_eq!(alarm["MetricName"], test_event_indexer::UNREADABLE_COUNT);
     assert_eq!(
         alarm["Namespace"],
         indexer(&template)["Environment"]["Variables"]["METRICS_NAMESPACE"]

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use tracking_status::config::TableNames;
 use tracking_status::sdk::sdk_config_loader;
 use tracking_status_dev::fixture;
+use tracking_status_dev::kit::TableList;
 use tracking_status_dev::load::{ensure_tables, write_fixture};
 use tracking_status_dev::seed_guard::{self, ALLOW_REMOTE_FLAG};
 

@@ -13,6 +13,7 @@
 use std::process::ExitCode;
 
 use tracking_status::config::TableNames;
+use tracking_status_dev::kit::TableList;
 use tracking_status_dev::kit::table_env;
 
 const USAGE: &str = "usage: table-env PREFIX | table-env --sam-env-vars PREFIX ENDPOINT";

@@ -14,18 +14,24 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Select};
 use serde::de::DeserializeOwned;
 use serde_dynamo::aws_sdk_dynamodb_1::from_item;
 
-use super::records::{
-    APPROVED, AdvertiserRecord, EventRecord, MembershipRecord, ProgramRecord, Record,
-};
+use super::records::{APPROVED, AdvertiserRecord, MembershipRecord, ProgramRecord};
 use super::{StatusStore, StoreError, StoreResult};
 use crate::config::TableNames;
 use crate::domain::{Advertiser, EventKind, Membership, Program, ProgramId, TestEvent};
 use crate::sdk::OPERATION_TIMEOUT;
 
-pub mod schema;
-pub mod view;
+/// The test-event view's key attributes: the partition `programType` (`view_key`), the sort
+/// key `order`, whose text sorts newest last. Its writer, `test_event_indexer::view`, shares them.
+pub const VIEW_PROGRAM_TYPE: &str = "programType";
+pub const VIEW_ORDER: &str = "order";
+/// The partner-programs index (`programId`, `status`) the approved-partner query reads.
+pub const PROGRAM_STATUS_INDEX: &str = "programStatus";
 
-use schema::{PROGRAM_STATUS_INDEX, VIEW_PROGRAM_TYPE, test_event_key};
+/// The view's partition of a program's test events of one kind: `{programId}#{type}`. The
+/// whole value is matched with `=`, so program 7001's key never selects program 70010's items.
+pub fn view_key(program_id: ProgramId, kind: EventKind) -> String {
+    format!("{program_id}#{}", kind.as_str())
+}
 
 /// The largest sort key DynamoDB accepts, in bytes. A longer user id cannot name
 /// a stored membership, so it is answered without a call (DynamoDB would reject it).
@@ -60,17 +66,8 @@ const BATCH_FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(
 pub struct DynamoStore {
     client: Client,
     tables: TableNames,
-    /// Built once with the store, not on every read.
-    projections: Projections,
     /// Calls started, for the request's metrics (`StatusStore::calls_made`).
     calls: Arc<AtomicU64>,
-}
-
-#[derive(Debug, Clone)]
-struct Projections {
-    program: Projection,
-    advertiser: Projection,
-    membership: Projection,
 }
 
 impl DynamoStore {
@@ -78,11 +75,6 @@ impl DynamoStore {
         DynamoStore {
             client,
             tables,
-            projections: Projections {
-                program: Projection::of::<ProgramRecord>(),
-                advertiser: Projection::of::<AdvertiserRecord>(),
-                membership: Projection::of::<MembershipRecord>(),
-            },
             calls: Arc::default(),
         }
     }
@@ -93,16 +85,15 @@ impl DynamoStore {
     }
 
     /// One counted GetItem of the record `R` under `key`, eventually
-    /// consistent, read through its projection: `None` when no item has the key.
+    /// consistent: `None` when no item has the key.
     async fn get_item<R, T>(
         &self,
         operation: &'static str,
         table: &str,
         key: Key,
-        projection: &Projection,
     ) -> StoreResult<Option<T>>
     where
-        R: Record + DeserializeOwned,
+        R: DeserializeOwned,
         T: From<R>,
     {
         self.start_call();
@@ -111,8 +102,6 @@ impl DynamoStore {
             .get_item()
             .table_name(table)
             .set_key(Some(key))
-            .projection_expression(&projection.expression)
-            .set_expression_attribute_names(Some(projection.names.clone()))
             .send()
             .await
             .map_err(unavailable(operation))?;
@@ -154,45 +143,6 @@ impl DynamoStore {
     }
 }
 
-/// A projection of every field of a record, under placeholder names: the
-/// record type decides what is read, whatever words DynamoDB reserves
-/// (`timestamp`, `type`, `status`, `role`, `name`…).
-#[derive(Debug, Clone)]
-struct Projection {
-    expression: String,
-    names: HashMap<String, String>,
-}
-
-impl Projection {
-    /// A batch's request for one table: `key`, read through this projection.
-    fn keys_and_attributes(
-        &self,
-        operation: &'static str,
-        key: Key,
-    ) -> StoreResult<KeysAndAttributes> {
-        KeysAndAttributes::builder()
-            .keys(key)
-            .projection_expression(&self.expression)
-            .set_expression_attribute_names(Some(self.names.clone()))
-            .build()
-            .map_err(|error| StoreError::Unavailable {
-                operation,
-                cause: error.to_string(),
-            })
-    }
-
-    fn of<R: Record>() -> Self {
-        let placeholders: Vec<String> = (0..R::FIELDS.len()).map(|i| format!("#f{i}")).collect();
-        Projection {
-            expression: placeholders.join(", "),
-            names: placeholders
-                .into_iter()
-                .zip(R::FIELDS.iter().map(|field| field.to_string()))
-                .collect(),
-        }
-    }
-}
-
 impl StatusStore for DynamoStore {
     fn calls_made(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
@@ -203,7 +153,6 @@ impl StatusStore for DynamoStore {
             "GetItem program",
             &self.tables.programs,
             HashMap::from([("id".to_string(), AttributeValue::N(id.to_string()))]),
-            &self.projections.program,
         )
         .await
     }
@@ -213,7 +162,6 @@ impl StatusStore for DynamoStore {
             "GetItem advertiser",
             &self.tables.advertisers,
             advertiser_key(advertiser_id),
-            &self.projections.advertiser,
         )
         .await
     }
@@ -230,7 +178,6 @@ impl StatusStore for DynamoStore {
             "GetItem membership",
             &self.tables.memberships,
             membership_key(workspace_id, user_id),
-            &self.projections.membership,
         )
         .await
     }
@@ -246,29 +193,25 @@ impl StatusStore for DynamoStore {
     ) -> StoreResult<(Option<Membership>, Option<Advertiser>)> {
         const OPERATION: &str = "BatchGetItem membership and advertiser";
         let tables = &self.tables;
-        // A batch names each table once: two records in one table (a
-        // misconfiguration, never what template.yaml deploys, whose role
-        // would refuse these GetItems) are read apart.
-        if tables.memberships == tables.advertisers {
-            return tokio::try_join!(
-                self.membership(workspace_id, user_id),
-                self.advertiser(advertiser_id)
-            );
-        }
+        let keys = |key: Key| {
+            KeysAndAttributes::builder()
+                .keys(key)
+                .build()
+                .map_err(|error| StoreError::Unavailable {
+                    operation: OPERATION,
+                    cause: error.to_string(),
+                })
+        };
         let mut request = HashMap::from([(
             tables.advertisers.clone(),
-            self.projections
-                .advertiser
-                .keys_and_attributes(OPERATION, advertiser_key(advertiser_id))?,
+            keys(advertiser_key(advertiser_id))?,
         )]);
         // A user id longer than a sort key can name no membership (and
         // DynamoDB would reject the key): only the advertiser is read.
         if user_id.len() <= MAX_SORT_KEY_BYTES {
             request.insert(
                 tables.memberships.clone(),
-                self.projections
-                    .membership
-                    .keys_and_attributes(OPERATION, membership_key(workspace_id, user_id))?,
+                keys(membership_key(workspace_id, user_id))?,
             );
         }
         // The repeats share one deadline with the first call, so the round stays
@@ -347,45 +290,23 @@ impl StatusStore for DynamoStore {
     ) -> StoreResult<Vec<TestEvent>> {
         const OPERATION: &str = "Query test events";
         // Newest first in the view: the key selects exactly this program's test
-        // events of this type, and Limit stops at what is counted. An entry
-        // carries the event's id, timestamp and createdAt; the rest of the
-        // record is what the key selected, filled in before reading.
-        let names = HashMap::from([
-            ("#key".to_string(), VIEW_PROGRAM_TYPE.to_string()),
-            ("#timestamp".to_string(), "timestamp".to_string()),
-        ]);
+        // events of this type, and Limit stops at what is counted. An entry is read
+        // straight into the event (its id, timestamp and createdAt).
         self.start_call();
         let output = self
             .client
             .query()
             .table_name(&self.tables.test_events)
             .key_condition_expression("#key = :key")
-            .expression_attribute_values(
-                ":key",
-                AttributeValue::S(test_event_key(program_id.get(), kind.as_str())),
-            )
-            .projection_expression("id, #timestamp, createdAt")
-            .set_expression_attribute_names(Some(names))
+            .expression_attribute_names("#key", VIEW_PROGRAM_TYPE)
+            .expression_attribute_values(":key", AttributeValue::S(view_key(program_id, kind)))
             .scan_index_forward(false)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .send()
             .await
             .map_err(unavailable(OPERATION))?;
-        output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|mut item| {
-                let selected = [
-                    ("programId", AttributeValue::N(program_id.to_string())),
-                    ("type", AttributeValue::S(kind.as_str().to_string())),
-                    ("test", AttributeValue::Bool(true)),
-                ];
-                for (name, value) in selected {
-                    item.entry(name.to_string()).or_insert(value);
-                }
-                from_item::<EventRecord>(item).map(TestEvent::from)
-            })
+        (output.items.unwrap_or_default().into_iter())
+            .map(from_item::<TestEvent>)
             .collect::<Result<_, _>>()
             .map_err(corrupt(OPERATION))
     }
@@ -426,5 +347,17 @@ fn corrupt<E: std::fmt::Display>(operation: &'static str) -> impl Fn(E) -> Store
     move |error| StoreError::Corrupt {
         operation,
         cause: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn view_keys_do_not_share_prefixes_by_accident() {
+        let key = |id| view_key(ProgramId::new(id).unwrap(), EventKind::Click);
+        assert_eq!(key(7001), "7001#click");
+        assert!(!key(70010).starts_with(&key(7001)));
     }
 }

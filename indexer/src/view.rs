@@ -1,5 +1,6 @@
 //! The test-event view: what an event of the events table becomes in the view
-//! table (`TableNames::test_events`, keys in `schema`), as one pure function of the item.
+//! table (`TableNames::test_events`), as one pure function of the item. The key's format is
+//! the reader's (`tracking_status::store::dynamodb::view_key`); the order key is written here.
 //!
 //! `seed` writes a fixture's view entries through it and `test-event-indexer`
 //! keeps the view from the events table's stream through it, so a fixture and a
@@ -10,8 +11,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::schema::{VIEW_ORDER, VIEW_PROGRAM_TYPE, test_event_key, test_event_order};
-use crate::domain::{EventKind, ProgramId, Timestamp};
+use tracking_status::domain::{EventKind, ProgramId, Timestamp};
+use tracking_status::store::dynamodb::{VIEW_ORDER, VIEW_PROGRAM_TYPE, view_key};
 
 /// A DynamoDB item, as the SDK and (converted) a stream record's image hold it.
 pub type Item = HashMap<String, AttributeValue>;
@@ -44,7 +45,7 @@ impl ViewEntry {
     }
 
     /// The whole entry: the key and the attributes the status reads
-    /// (`schema::VIEW_ATTRIBUTES`), timestamps in the one format the status writes.
+    /// (`id`, `timestamp`, `createdAt`), timestamps in the one format the status writes.
     pub fn item(&self) -> Item {
         let mut item = self.key();
         item.insert("id".into(), AttributeValue::N(self.id.to_string()));
@@ -114,7 +115,7 @@ pub fn view_entry(item: &Item) -> Result<Option<ViewEntry>, Unreadable> {
     let created_at = timestamp("createdAt")?;
     let timestamp = timestamp("timestamp")?;
     Ok(Some(ViewEntry {
-        program_type: test_event_key(program_id.get(), kind.as_str()),
+        program_type: view_key(program_id, kind),
         order: test_event_order(created_at, id),
         id,
         timestamp,
@@ -129,6 +130,12 @@ pub fn event_key(item: &Item) -> String {
         Some(AttributeValue::N(raw)) => format!("id={raw}"),
         other => format!("id={other:?}"),
     }
+}
+
+/// `{createdAt}#{id, 20 digits}`: text that sorts as `TestEvent::recency` orders, so the
+/// reader's descending query is newest first.
+pub fn test_event_order(created_at: Timestamp, id: u64) -> String {
+    format!("{created_at}#{id:020}")
 }
 
 fn describe(value: Option<&AttributeValue>, expected: &str) -> String {
@@ -189,6 +196,27 @@ mod tests {
         assert_eq!(view_entry(&text_test), Ok(None));
         text_test.remove("test");
         assert_eq!(view_entry(&text_test), Ok(None));
+    }
+
+    #[test]
+    fn order_key_sorts_like_created_at_then_id() {
+        let at = |raw| Timestamp::parse(raw).unwrap();
+        let mut keys = vec![
+            test_event_order(at("2026-06-07T10:00:00Z"), 9),
+            test_event_order(at("2026-06-07T10:00:00Z"), 10),
+            test_event_order(at("2026-06-07T09:59:59.999Z"), u64::MAX),
+            test_event_order(at("2026-06-07T12:00:00+02:00"), 11),
+        ];
+        keys.sort();
+        assert_eq!(
+            keys,
+            vec![
+                "2026-06-07T09:59:59.999Z#18446744073709551615",
+                "2026-06-07T10:00:00.000Z#00000000000000000009",
+                "2026-06-07T10:00:00.000Z#00000000000000000010",
+                "2026-06-07T10:00:00.000Z#00000000000000000011",
+            ]
+        );
     }
 
     #[test]
