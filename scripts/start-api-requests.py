@@ -101,6 +101,9 @@ def test_lead_shows(base, program):
     """Writes a test lead of program 8 with PROGRAM (dev/'s test-event) and polls the route until
     the count grows: (fine, what was seen, milliseconds)."""
     before = referrals_count(base)
+    if before is None or before >= 10:
+        # testEventCount stops at 10: a count that cannot grow would pass without the lead showing.
+        return False, f"program 8's test-lead count is {before}: it cannot grow (fresh tables needed)", 0
     written = subprocess.run([program, "lead", "8"], capture_output=True, text=True, timeout=30)
     if written.returncode != 0:
         return False, f"test-event failed: {written.stderr.strip()}", 0
@@ -108,7 +111,7 @@ def test_lead_shows(base, program):
     count = before
     while time.perf_counter() - started < 20:
         count = referrals_count(base)
-        if before is not None and count == min(before + 1, 10):
+        if count == before + 1:
             return True, written.stdout.strip(), (time.perf_counter() - started) * 1000
         time.sleep(0.2)
     return False, f"{written.stdout.strip()}; the count stayed {count} (was {before}) for 20 s", 0
