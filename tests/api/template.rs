@@ -778,7 +778,9 @@ fn deployed_and_local_cors_allow_the_same_headers() {
 
 /// A failed first create leaves no table behind: every table is deleted when the stack
 /// operation that created it rolls back, and retained otherwise (a stack delete, a
-/// replacement); the docs say so in those words.
+/// replacement). No table is deletion-protected: DynamoDB refuses DeleteTable on a protected
+/// table, the rollback's included, which would leave it behind (DELETE_FAILED). The docs
+/// record the decision.
 #[test]
 fn a_failed_first_create_deletes_the_tables_it_made_and_later_ones_are_retained() {
     let template = template();
@@ -792,6 +794,17 @@ fn a_failed_first_create_deletes_the_tables_it_made_and_later_ones_are_retained(
     for (name, table) in tables {
         assert_eq!(table["DeletionPolicy"], "RetainExceptOnCreate", "{name}");
         assert_eq!(table["UpdateReplacePolicy"], "Retain", "{name}");
+        let protection = &table["Properties"]["DeletionProtectionEnabled"];
+        assert!(
+            protection.is_null() || *protection == false,
+            "{name}: DeletionProtectionEnabled {protection:?} would make the rollback of a failed \
+             first create fail to delete it"
+        );
+        assert_eq!(
+            table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+            true,
+            "{name}"
+        );
     }
     let docs =
         std::fs::read_to_string(format!("{}/docs/operations.md", env!("CARGO_MANIFEST_DIR")))
