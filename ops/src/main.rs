@@ -17,7 +17,8 @@ Usage: tracking-ops [--config-env ENV] [--samconfig FILE] [--region REGION] COMM
 Commands:
   preflight   before a deploy onto existing tables: checks each table (keys, indexes, a sample
               of items read as the function reads them), the events stream, the authorizer,
-              the alarm topic and KMS keys; one line per check, beginning with ok, warning,
+              the alarm topic, the certificate, KMS keys, and every parameter for
+              samconfig.toml's placeholders; one line per check, beginning with ok, warning,
               blocker or not checked; exits 1 on any blocker
   backfill    after the first deploy: writes the view's entries of the events already in the
               events table (resumable; try --dry-run first)
@@ -236,7 +237,26 @@ async fn run(global: &Global, command: &str, args: &[String]) -> ExitCode {
         Some(Ok(n)) if n > 0 => n,
         Some(_) => return usage("--sample needs a positive number"),
     };
+    // What the deploy will be given: the profile's parameters, this command's options in place
+    // of theirs (the placeholder rule reads every one).
+    let mut parameters = profile
+        .as_ref()
+        .map(|p| p.parameters.clone())
+        .unwrap_or_default();
+    for (flag, parameter) in [
+        ("--stream-arn", "ExistingEventsStreamArn"),
+        ("--authorizer-arn", "SessionAuthorizerFunctionArn"),
+        ("--authorizer-permission", "AuthorizerInvokePermission"),
+        ("--alarm-topic-arn", "AlarmTopicArn"),
+        ("--kms-key-arn", "KmsKeyArn"),
+    ] {
+        if let Some(value) = option(flag, parameter) {
+            parameters.insert(parameter.to_string(), value);
+        }
+    }
+    parameters.retain(|_, value| !value.is_empty());
     let inputs = Inputs {
+        parameters,
         tables,
         region: region.clone(),
         stream_arn: option("--stream-arn", "ExistingEventsStreamArn"),

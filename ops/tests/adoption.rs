@@ -524,9 +524,10 @@ async fn each_broken_variant_is_a_blocker_that_names_the_table_the_check_and_the
     }
 }
 
-/// The prod profile as shipped (placeholder ARNs, no alarm topic) is refused by preflight
-/// before any deploy: each placeholder and the missing topic is a blocker, and the tables it
-/// names, which this account does not have, are named too.
+/// The prod profile as shipped (placeholder values, no alarm topic) is refused by preflight
+/// before any deploy: each placeholder (every parameter still holding one, the custom domain's
+/// included) and the missing topic is a blocker, and the tables it names, which this account
+/// does not have, are named too; the certificate's region, in its ARN, is the stack's.
 #[test]
 fn the_shipped_prod_profile_is_refused_with_its_placeholders_named() {
     let samconfig = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samconfig.toml");
@@ -545,8 +546,12 @@ fn the_shipped_prod_profile_is_refused_with_its_placeholders_named() {
     assert!(text.starts_with("region eu-west-1 ("), "{text}");
     let found = blockers(&text);
     for expected in [
-        "blocker     events stream arn:aws:dynamodb:eu-west-1:123456789012:",
-        "blocker     authorizer arn:aws:lambda:eu-west-1:123456789012:",
+        "blocker     ExistingEventsStreamArn arn:aws:dynamodb:eu-west-1:123456789012:",
+        "blocker     SessionAuthorizerFunctionArn arn:aws:lambda:eu-west-1:123456789012:",
+        "blocker     ApiCertificateArn arn:aws:acm:eu-west-1:123456789012:",
+        "blocker     ApiHostedZoneId Z0123456789EXAMPLE:",
+        "blocker     ApiDomainName api.example.com:",
+        "blocker     DashboardOrigin https://dashboard.example.com:",
         "blocker     alarm topic: no AlarmTopicArn with Environment=prod",
         "blocker     events table tracking-events (EVENTS_TABLE): no such table",
     ] {
@@ -555,4 +560,16 @@ fn the_shipped_prod_profile_is_refused_with_its_placeholders_named() {
             "{expected}: {text}"
         );
     }
+    // Every blocker that names a parameter names one the profile holds a placeholder in.
+    let placeholders = found
+        .iter()
+        .filter(|line| line.contains("a samconfig.toml placeholder"))
+        .count();
+    assert_eq!(placeholders, 6, "{text}");
+    assert!(
+        text.lines().any(|line| line
+            .starts_with("ok          certificate arn:aws:acm:eu-west-1:123456789012:")
+            && line.ends_with("in the stack's region eu-west-1")),
+        "{text}"
+    );
 }
