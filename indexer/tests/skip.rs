@@ -154,6 +154,7 @@ async fn a_skipped_batch_leaves_a_wrong_status_that_reconcile_finds_and_repairs(
     };
     let options = |dry_run| Options {
         dry_run,
+        force: false,
         max_read_units_per_second: 100_000.0,
         sample: 10,
     };

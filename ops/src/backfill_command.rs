@@ -80,14 +80,23 @@ fn parse(args: &[String]) -> Result<(Options, f64), String> {
     Ok((options, price))
 }
 
-/// Both tables exist with the keys the indexer's rule reads and writes; else what is wrong.
-pub async fn check_tables(client: &Client, names: &[TableName]) -> Result<(), String> {
+/// Both tables exist with the keys the indexer's rule reads and writes: each table's
+/// variable and ARN; else what is wrong.
+pub async fn check_tables(
+    client: &Client,
+    names: &[TableName],
+) -> Result<Vec<(&'static str, String)>, String> {
     let mut problems = Vec::new();
+    let mut arns = Vec::new();
     for table in names {
         let Some(spec) = spec_of(table) else { continue };
         match describe(client, table, table.variable).await {
             Err(finding) => problems.push(format!("{}: {}", finding.subject, finding.text)),
             Ok(description) => {
+                arns.push((
+                    table.variable,
+                    description.table_arn().unwrap_or_default().to_string(),
+                ));
                 let keys = key_problems(
                     description.key_schema(),
                     description.attribute_definitions(),
@@ -106,10 +115,25 @@ pub async fn check_tables(client: &Client, names: &[TableName]) -> Result<(), St
         }
     }
     if problems.is_empty() {
-        Ok(())
+        Ok(arns)
     } else {
         Err(problems.join("\n"))
     }
+}
+
+/// The lines that say which account's tables a run acts on (there is no STS client: each
+/// table's ARN carries its account), printed before it reads an item.
+pub fn describe_arns(arns: &[(&'static str, String)]) -> String {
+    let mut accounts: Vec<&str> = arns
+        .iter()
+        .map(|(_, arn)| arn.split(':').nth(4).unwrap_or("?"))
+        .collect();
+    accounts.dedup();
+    let mut text = format!("account {} (from the tables' ARNs)\n", accounts.join(", "));
+    for (variable, arn) in arns {
+        text.push_str(&format!("{variable:<23} {arn}\n"));
+    }
+    text
 }
 
 pub async fn main(client: &Client, names: &[TableName], args: &[String]) -> ExitCode {
@@ -131,11 +155,14 @@ pub async fn main(client: &Client, names: &[TableName], args: &[String]) -> Exit
         events: name("EVENTS_TABLE"),
         test_events: name("TEST_EVENTS_TABLE"),
     };
-    if let Err(problems) = check_tables(client, names).await {
-        eprintln!(
-            "tracking-ops backfill: nothing read or written, the tables are not as the indexer writes them:\n{problems}"
-        );
-        return ExitCode::from(2);
+    match check_tables(client, names).await {
+        Ok(arns) => eprint!("{}", describe_arns(&arns)),
+        Err(problems) => {
+            eprintln!(
+                "tracking-ops backfill: nothing read or written, the tables are not as the indexer writes them:\n{problems}"
+            );
+            return ExitCode::from(2);
+        }
     }
     if !options.dry_run {
         match finished(&options.checkpoint, &tables.events, options.segments) {

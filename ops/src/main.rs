@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use aws_sdk_dynamodb::Client;
 use tracking_ops::preflight::{self, Inputs, OWNER_ADDS_PERMISSION, STACK_ADDS_PERMISSION};
-use tracking_ops::settings::{Profile, describe_target, sdk_config, table_names};
+use tracking_ops::settings::{NO_TABLE_NAME, Profile, describe_target, sdk_config, table_names};
 use tracking_ops::{backfill_command, reconcile_command};
 
 const HELP: &str = "\
@@ -219,12 +219,18 @@ async fn run(global: &Global, command: &str, args: &[String]) -> ExitCode {
             .or_else(|| profile.as_ref()?.parameter(parameter).map(str::to_string))
             .filter(|value| !value.is_empty())
     };
-    let tables: Vec<_> = tracking_ops::settings::all_variables()
-        .into_iter()
-        .filter(|variable| *variable != "TEST_EVENTS_TABLE")
-        .filter_map(|variable| table_names(&[variable], env, profile.as_ref()).ok())
-        .flatten()
-        .collect();
+    // A table neither source names is one the stack creates; two names for one are refused.
+    let mut tables = Vec::new();
+    for variable in tracking_ops::settings::all_variables() {
+        if variable == "TEST_EVENTS_TABLE" {
+            continue;
+        }
+        match table_names(&[variable], env, profile.as_ref()) {
+            Ok(names) => tables.extend(names),
+            Err(message) if message.starts_with(NO_TABLE_NAME) => {}
+            Err(message) => return usage(&message),
+        }
+    }
     let permission = option("--authorizer-permission", "AuthorizerInvokePermission")
         .unwrap_or_else(|| STACK_ADDS_PERMISSION.to_string());
     if permission != STACK_ADDS_PERMISSION && permission != OWNER_ADDS_PERMISSION {

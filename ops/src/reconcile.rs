@@ -30,9 +30,22 @@ use crate::backfill::{
 /// under the run is left to the indexer (its stream records come after our writes).
 pub const ROUNDS: usize = 3;
 
+/// A run that would delete more than this share of the view's entries (and more than
+/// `DELETE_GUARD_MINIMUM` of them) is refused unless forced: every entry an orphan is what
+/// a wrong events table (another `id (N)` table, another account's) looks like.
+pub const DELETE_GUARD_SHARE: f64 = 0.5;
+pub const DELETE_GUARD_MINIMUM: usize = 10;
+
+/// Whether deleting `deletes` of `entries` view entries is refused without `--force`.
+pub fn too_many_deletes(deletes: usize, entries: usize) -> bool {
+    deletes > DELETE_GUARD_MINIMUM && deletes as f64 > DELETE_GUARD_SHARE * entries as f64
+}
+
 #[derive(Debug, Clone)]
 pub struct Options {
     pub dry_run: bool,
+    /// Apply the repairs even when `too_many_deletes` says they look like a wrong table.
+    pub force: bool,
     pub max_read_units_per_second: f64,
     /// Keys of each kind of drift printed as examples.
     pub sample: usize,
@@ -104,6 +117,21 @@ pub struct Report {
     pub put: usize,
     /// Rounds of re-reading after the writes.
     pub rounds: usize,
+    /// Entries of the view read.
+    pub entries: usize,
+    /// The repairs were not applied: they would delete too many entries (`too_many_deletes`)
+    /// and the run was not forced.
+    pub refused: bool,
+}
+
+impl Report {
+    /// The view entries the drift found deletes (orphans and moved entries' old keys).
+    pub fn deletes(&self) -> usize {
+        self.drift_with_ids
+            .iter()
+            .filter(|(_, fix)| matches!(fix, Fix::Orphan { .. } | Fix::Moved { .. }))
+            .count()
+    }
 }
 
 /// The repair an entry needs, if any: `source` is its event as read now (None: gone).
@@ -151,6 +179,7 @@ pub async fn run(
             .fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
         budget.spend(units).await;
         let entries = page.items.unwrap_or_default();
+        report.entries += entries.len();
         counts
             .entries
             .fetch_add(entries.len() as u64, Ordering::Relaxed);
@@ -179,6 +208,10 @@ pub async fn run(
         }
     }
     if options.dry_run || report.drift_with_ids.is_empty() {
+        return Ok(report);
+    }
+    if !options.force && too_many_deletes(report.deletes(), report.entries) {
+        report.refused = true;
         return Ok(report);
     }
 

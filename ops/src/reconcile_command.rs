@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 
 use crate::backfill::Tables;
-use crate::backfill_command::check_tables;
+use crate::backfill_command::{check_tables, describe_arns};
 use crate::reconcile::{Counts, Options, run};
 use crate::settings::TableName;
 
@@ -33,15 +33,19 @@ Tables (required, no defaults):
 
 Options:
   --dry-run                       report the drift (counts, example keys), change nothing
+  --force                         repair even when more than half of the view's entries (and
+                                  more than 10) would be deleted: without it such a run is
+                                  refused, since a wrong EVENTS_TABLE makes every entry an orphan
   --max-read-units-per-second R   default 100
   --sample N                      example keys printed per kind (default 10)
 
-Exit status: 0 no drift (or repaired), 1 drift found by --dry-run or a failed run,
+Exit status: 0 no drift (or repaired), 1 drift found by --dry-run, a refused or a failed run,
 2 wrong usage or tables.";
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
         dry_run: false,
+        force: false,
         max_read_units_per_second: 100.0,
         sample: 10,
     };
@@ -56,6 +60,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         };
         match arg.as_str() {
             "--dry-run" => options.dry_run = true,
+            "--force" => options.force = true,
             "--max-read-units-per-second" => options.max_read_units_per_second = number(value()?)?,
             "--sample" => options.sample = number(value()?)? as usize,
             other => {
@@ -76,11 +81,14 @@ pub async fn main(client: &Client, names: &[TableName], args: &[String]) -> Exit
             return ExitCode::from(2);
         }
     };
-    if let Err(problems) = check_tables(client, names).await {
-        eprintln!(
-            "tracking-ops reconcile: nothing read or written, the tables are not as the indexer writes them:\n{problems}"
-        );
-        return ExitCode::from(2);
+    match check_tables(client, names).await {
+        Ok(arns) => eprint!("{}", describe_arns(&arns)),
+        Err(problems) => {
+            eprintln!(
+                "tracking-ops reconcile: nothing read or written, the tables are not as the indexer writes them:\n{problems}"
+            );
+            return ExitCode::from(2);
+        }
     }
     let name = |variable: &str| {
         names
@@ -135,7 +143,16 @@ pub async fn main(client: &Client, names: &[TableName], args: &[String]) -> Exit
         entries as f64 / seconds.max(0.001),
         drift.len(),
     );
-    if options.dry_run {
+    if report.refused {
+        println!(
+            "{summary}; refused, nothing changed: {} of the {} entries would be deleted, what a \
+             wrong EVENTS_TABLE (or account) looks like. Check the tables and account above, \
+             then run again with --force if they are right",
+            report.deletes(),
+            report.entries
+        );
+        ExitCode::FAILURE
+    } else if options.dry_run {
         println!("{summary} (dry run: nothing changed)");
         if drift.is_empty() {
             ExitCode::SUCCESS

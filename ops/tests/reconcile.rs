@@ -196,6 +196,45 @@ async fn a_drifted_view_is_reported_by_a_dry_run_repaired_and_then_clean() {
     assert!(report.contains(": 0 drifted"), "{report}");
 }
 
+/// A view whose every entry would be deleted (its events are not in the events table given:
+/// what another `id (N)` table looks like) is refused without --force, the tables' account
+/// printed; with --force it is emptied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_would_delete_most_of_the_view_is_refused_unless_forced() {
+    let client = client().await;
+    let tables = unique_tables();
+    ensure_tables(&client, &tables).await.unwrap();
+    let items: Vec<Item> = (1..=60).map(event).collect();
+    let entries = view_items(&items).unwrap();
+    let count = entries.len();
+    assert!(count > 20, "{count}");
+    write_all(&client, &tables.test_events, entries).await;
+    let before = by_key(scan(&client, &tables.test_events).await);
+
+    let output = reconcile(&tables, &[]);
+    let report = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains(&format!(
+            "refused, nothing changed: {count} of the {count} entries"
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains("account 000000000000 (from the tables' ARNs)"),
+        "{report}"
+    );
+    assert_eq!(by_key(scan(&client, &tables.test_events).await), before);
+
+    let output = reconcile(&tables, &["--force"]);
+    let report = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    assert!(
+        scan(&client, &tables.test_events).await.is_empty(),
+        "{report}"
+    );
+}
+
 fn tables_of(tables: &TableNames) -> Tables {
     Tables {
         events: tables.events.clone(),
