@@ -29,7 +29,7 @@ use aws_sdk_dynamodb::types::{
 use serde_json::{Value, json};
 use test_event_indexer::view::{Item, ViewEntry, view_entry};
 
-use crate::reconcile::{decide_held, settle};
+use crate::reconcile::{ROUNDS, decide_held, settle};
 use tokio::sync::Mutex;
 
 pub type BackfillError = Box<dyn std::error::Error + Send + Sync>;
@@ -57,6 +57,8 @@ pub struct Counts {
     /// Entries written and then fixed (deleted, moved or put again) because their
     /// source changed meanwhile.
     pub raced: AtomicU64,
+    /// Entries still differing from their events after `ROUNDS` rounds (each printed).
+    pub unsettled: AtomicU64,
     /// Sources read again, consistently (a read unit each, for items up to 4 KB).
     pub reread: AtomicU64,
 }
@@ -412,8 +414,18 @@ async fn settle_written(
     counts
         .raced
         .fetch_add(fixes.len() as u64, Ordering::Relaxed);
-    let (_, _, _, spent) = settle(client, tables, fixes, &reads).await?;
-    units += spent;
+    let settled = settle(client, tables, fixes, &reads, ROUNDS).await?;
+    units += settled.units;
+    for (_, fix) in &settled.open {
+        eprintln!(
+            "\nbackfill: not settled after {ROUNDS} rounds (its event kept changing): {} {}",
+            fix.kind(),
+            fix.shown_key()
+        );
+    }
+    counts
+        .unsettled
+        .fetch_add(settled.open.len() as u64, Ordering::Relaxed);
     counts.reread.fetch_add(
         reads.sources_read.load(Ordering::Relaxed),
         Ordering::Relaxed,

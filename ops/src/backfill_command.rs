@@ -40,7 +40,8 @@ Options:
                                   (default 0.125: on-demand, us-east-1; check your region)
   --checkpoint FILE               default backfill.checkpoint.json
 
-Exit status: 0 done, 1 failed (run it again to resume), 2 wrong usage or tables.";
+Exit status: 0 done, 1 failed (run it again to resume), 2 wrong usage or tables, 3 done but
+not settled: entries whose events kept changing for 3 rounds (listed; run reconcile).";
 
 fn parse(args: &[String]) -> Result<(Options, f64), String> {
     let mut options = Options {
@@ -241,6 +242,14 @@ pub async fn main(client: &Client, names: &[TableName], args: &[String]) -> Exit
                 counts.reread.load(Ordering::Relaxed),
                 counts.raced.load(Ordering::Relaxed),
             );
+            let unsettled = counts.unsettled.load(Ordering::Relaxed);
+            if unsettled > 0 {
+                eprintln!(
+                    "backfill: NOT settled: {unsettled} entries still differ from their events \
+                     (listed above): run `tracking-ops reconcile` once they stop changing"
+                );
+                return ExitCode::from(crate::reconcile::EXIT_UNSETTLED);
+            }
             ExitCode::SUCCESS
         }
         Err(error) => {

@@ -117,6 +117,8 @@ pub struct Report {
     pub put: usize,
     /// Rounds of re-reading after the writes.
     pub rounds: usize,
+    /// Fixes still needed after `ROUNDS` rounds (`Settled::open`).
+    pub open: Vec<(AttributeValue, Fix)>,
     /// Entries of the view read.
     pub entries: usize,
     /// The repairs were not applied: they would delete too many entries (`too_many_deletes`)
@@ -215,12 +217,19 @@ pub async fn run(
         return Ok(report);
     }
 
-    let (deleted, put, rounds, units) =
-        settle(client, tables, report.drift_with_ids.clone(), counts).await?;
-    budget.spend(units).await;
-    report.deleted = deleted;
-    report.put = put;
-    report.rounds = rounds;
+    let settled = settle(
+        client,
+        tables,
+        report.drift_with_ids.clone(),
+        counts,
+        ROUNDS,
+    )
+    .await?;
+    budget.spend(settled.units).await;
+    report.deleted = settled.deleted;
+    report.put = settled.put;
+    report.rounds = settled.rounds;
+    report.open = settled.open;
     Ok(report)
 }
 
@@ -257,17 +266,34 @@ pub async fn decide_held(
     Ok((fixes, units))
 }
 
+/// What `settle` did, and what it left open.
+#[derive(Debug, Default)]
+pub struct Settled {
+    pub deleted: usize,
+    pub put: usize,
+    pub rounds: usize,
+    /// Read units spent.
+    pub units: f64,
+    /// The fixes still needed after the last round (their sources kept changing): not
+    /// applied; the run reports them and exits `EXIT_UNSETTLED`.
+    pub open: Vec<(AttributeValue, Fix)>,
+}
+
+/// The exit status of a reconcile or backfill that left fixes open after `ROUNDS` rounds.
+pub const EXIT_UNSETTLED: u8 = 3;
+
 /// Applies `fixes`, then reads the sources written for again and decides again, until
-/// nothing changes (at most `ROUNDS` rounds), with no pause between a read and its
-/// writes. Returns (deletes, puts, rounds, read units spent).
+/// nothing changes or `max_rounds` rounds (callers give `ROUNDS`) are done. Between the
+/// re-read of a round and the writes of the next there is no pause.
 pub async fn settle(
     client: &Client,
     tables: &Tables,
     mut fixes: Vec<(AttributeValue, Fix)>,
     counts: &Counts,
-) -> Result<(usize, usize, usize, f64), BackfillError> {
+    max_rounds: usize,
+) -> Result<Settled, BackfillError> {
     let (mut deleted, mut put, mut rounds, mut units) = (0, 0, 0, 0.0);
-    while !fixes.is_empty() && rounds < ROUNDS {
+    while !fixes.is_empty() && rounds < max_rounds {
         rounds += 1;
         let just_fixes: Vec<Fix> = fixes.iter().map(|(_, fix)| fix.clone()).collect();
         deleted += apply(client, &tables.test_events, &just_fixes, Kind::Deletes).await?;
@@ -280,7 +306,13 @@ pub async fn settle(
         units += spent;
         fixes = again;
     }
-    Ok((deleted, put, rounds, units))
+    Ok(Settled {
+        deleted,
+        put,
+        rounds,
+        units,
+        open: fixes,
+    })
 }
 
 #[derive(Clone, Copy)]

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::Client;
 
 use crate::backfill::Tables;
 use crate::backfill_command::{check_tables, describe_arns};
-use crate::reconcile::{Counts, Options, run};
+use crate::reconcile::{Counts, EXIT_UNSETTLED, Options, run};
 use crate::settings::TableName;
 
 pub const HELP: &str = "\
@@ -40,7 +40,8 @@ Options:
   --sample N                      example keys printed per kind (default 10)
 
 Exit status: 0 no drift (or repaired), 1 drift found by --dry-run, a refused or a failed run,
-2 wrong usage or tables.";
+2 wrong usage or tables, 3 not settled: entries still differing from their events after 3
+rounds (listed; run it again).";
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
@@ -159,6 +160,20 @@ pub async fn main(client: &Client, names: &[TableName], args: &[String]) -> Exit
         } else {
             ExitCode::FAILURE
         }
+    } else if !report.open.is_empty() {
+        println!(
+            "{summary}; {} deleted, {} put in {} round(s), NOT settled: {} entries still differ \
+             from their events (they kept changing under the run; the indexer's records for them \
+             follow, or run reconcile again):",
+            report.deleted,
+            report.put,
+            report.rounds,
+            report.open.len()
+        );
+        for (_, fix) in &report.open {
+            println!("  {} {}", fix.kind(), fix.shown_key());
+        }
+        ExitCode::from(EXIT_UNSETTLED)
     } else {
         println!(
             "{summary}; {} deleted, {} put, settled in {} round(s)",

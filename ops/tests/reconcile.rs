@@ -22,7 +22,7 @@ use tracking_status_dev::load::{ensure_tables, view_items};
 
 use common::{client, tracking_ops};
 use tracking_ops::backfill::Tables;
-use tracking_ops::reconcile::{Counts, Fix, decide_held, settle};
+use tracking_ops::reconcile::{Counts, Fix, ROUNDS, decide_held, settle};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -270,9 +270,10 @@ async fn the_withdraw_puts_a_changed_timestamp_whole_and_puts_back_an_event_flip
         .unwrap();
     assert_eq!(fixes.len(), 1);
     assert!(matches!(fixes[0].1, Fix::Stale { .. }), "{fixes:?}");
-    settle(&client, &tables_of(&tables), fixes, &counts)
+    let settled = settle(&client, &tables_of(&tables), fixes, &counts, ROUNDS)
         .await
         .unwrap();
+    assert!(settled.open.is_empty(), "{settled:?}");
     assert_eq!(
         by_key(scan(&client, &tables.test_events).await),
         expected(&client, &tables).await
@@ -293,10 +294,30 @@ async fn the_withdraw_puts_a_changed_timestamp_whole_and_puts_back_an_event_flip
     // ...then flips back to test before the delete lands (the indexer puts its entry again).
     write_all(&client, &tables.events, vec![event(6)]).await;
     write_all(&client, &tables.test_events, vec![entry]).await;
-    let (deleted, put, rounds, _) = settle(&client, &tables_of(&tables), fixes, &counts)
+    // With one round only, the entry put back is still to be re-put: it is returned open,
+    // not dropped.
+    let one_round = settle(&client, &tables_of(&tables), fixes.clone(), &counts, 1)
         .await
         .unwrap();
-    assert_eq!((deleted, put, rounds), (1, 1, 2));
+    assert_eq!(one_round.rounds, 1);
+    assert_eq!(one_round.open.len(), 1, "{one_round:?}");
+    assert!(
+        matches!(one_round.open[0].1, Fix::Missing { .. }),
+        "{one_round:?}"
+    );
+    write_all(&client, &tables.test_events, vec![view_of(6)]).await;
+    let settled = settle(&client, &tables_of(&tables), fixes, &counts, ROUNDS)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            settled.deleted,
+            settled.put,
+            settled.rounds,
+            settled.open.len()
+        ),
+        (1, 1, 2, 0)
+    );
     assert_eq!(
         by_key(scan(&client, &tables.test_events).await),
         expected(&client, &tables).await,
