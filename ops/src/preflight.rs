@@ -449,18 +449,41 @@ async fn check_sample(client: &Client, table: &TableName, subject: &str, size: i
     let mut broken: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut doubtful: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for item in &items {
-        let id = ["id", "workspaceId"]
-            .iter()
-            .find_map(|name| item.get(*name))
-            .map(|value| match value {
-                AttributeValue::N(text) | AttributeValue::S(text) => text.clone(),
-                other => format!("{other:?}"),
-            })
-            .unwrap_or_default();
+        let id = item_id(item);
         match decode_sample(table.variable, item) {
             Decoded::Fine => {}
             Decoded::Broken(why) => broken.entry(why).or_default().push(id),
             Decoded::Doubtful(why) => doubtful.entry(why).or_default().push(id),
+        }
+    }
+    // The mapping's filter needs `test` and `type` on a record (template.yaml's
+    // FilterCriteria). An item without them is dropped: fine for a live event, whose writer
+    // may omit `test`; but a sample where no item has one is a writer that never stores it,
+    // and the view would stay empty: a blocker. Some items without one: a warning.
+    if table.variable == "EVENTS_TABLE" {
+        for attribute in ["test", "type"] {
+            let without: Vec<String> = items
+                .iter()
+                .filter(|item| !item.contains_key(attribute))
+                .map(item_id)
+                .collect();
+            if without.len() == items.len() {
+                broken.insert(
+                    format!(
+                        "no sampled item has `{attribute}`: the indexer's filter drops every \
+                         record without it and the view stays empty"
+                    ),
+                    without,
+                );
+            } else if !without.is_empty() {
+                doubtful.insert(
+                    format!(
+                        "no `{attribute}`: the indexer's filter drops the record (right for a \
+                         live event; a test one would never show)"
+                    ),
+                    without,
+                );
+            }
         }
     }
     let count = |map: &BTreeMap<String, Vec<String>>| map.values().map(Vec::len).sum::<usize>();
@@ -510,6 +533,18 @@ async fn check_sample(client: &Client, table: &TableName, subject: &str, size: i
             ),
         }
     }
+}
+
+/// How a sampled item is named in a finding: its `id`, or a membership's `workspaceId`.
+fn item_id(item: &std::collections::HashMap<String, AttributeValue>) -> String {
+    ["id", "workspaceId"]
+        .iter()
+        .find_map(|name| item.get(*name))
+        .map(|value| match value {
+            AttributeValue::N(text) | AttributeValue::S(text) => text.clone(),
+            other => format!("{other:?}"),
+        })
+        .unwrap_or_default()
 }
 
 fn check_stream(

@@ -37,6 +37,7 @@ enum Variant {
     ProgramsKeyIsAString,
     NoProgramStatusIndex,
     TestStoredAsANumber,
+    EventsWithoutTest,
     StreamNewImageOnly,
 }
 
@@ -269,7 +270,11 @@ async fn owners_tables(client: &Client, tables: &TableNames, variant: Variant) {
         } else {
             AttributeValue::Bool(test)
         };
-        put(client, &tables.events, event(id, kind, test)).await;
+        let mut event = event(id, kind, test);
+        if variant == Variant::EventsWithoutTest {
+            event.remove("test");
+        }
+        put(client, &tables.events, event).await;
     }
 }
 
@@ -476,6 +481,12 @@ async fn each_broken_variant_is_a_blocker_that_names_the_table_the_check_and_the
             "events table",
             "sample",
             "`test` is stored as N",
+        ),
+        (
+            Variant::EventsWithoutTest,
+            "events table",
+            "sample",
+            "no sampled item has `test`",
         ),
         (
             Variant::StreamNewImageOnly,
