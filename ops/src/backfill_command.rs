@@ -55,16 +55,22 @@ fn parse(args: &[String]) -> Result<(Options, f64), String> {
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         let mut value = || rest.next().ok_or(format!("{arg} needs a value"));
-        let number = |text: &String| {
-            text.parse::<f64>()
-                .map_err(|_| format!("{arg}: {text:?} is not a number"))
-        };
         match arg.as_str() {
             "--dry-run" => options.dry_run = true,
-            "--segments" => options.segments = number(value()?)? as u32,
-            "--page-size" => options.page_size = number(value()?)? as i32,
-            "--max-read-units-per-second" => options.max_read_units_per_second = number(value()?)?,
-            "--price-per-million-reads" => price = number(value()?)?,
+            "--segments" => options.segments = integer(arg, value()?, 1, MAX_SEGMENTS)?,
+            "--page-size" => options.page_size = integer(arg, value()?, 1, i32::MAX)?,
+            "--max-read-units-per-second" => {
+                options.max_read_units_per_second = positive_rate(arg, value()?)?
+            }
+            "--price-per-million-reads" => {
+                price = finite(arg, value()?).and_then(|price| {
+                    if price >= 0.0 {
+                        Ok(price)
+                    } else {
+                        Err(format!("{arg}: {price} is negative"))
+                    }
+                })?
+            }
             "--checkpoint" => options.checkpoint = PathBuf::from(value()?),
             other => {
                 return Err(format!(
@@ -73,12 +79,44 @@ fn parse(args: &[String]) -> Result<(Options, f64), String> {
             }
         }
     }
-    if options.segments == 0 || options.page_size <= 0 || options.max_read_units_per_second <= 0.0 {
-        return Err(
-            "--segments, --page-size and --max-read-units-per-second must be positive".into(),
-        );
-    }
     Ok((options, price))
+}
+
+/// DynamoDB's largest `TotalSegments` for a parallel Scan.
+pub const MAX_SEGMENTS: u32 = 1_000_000;
+
+/// An option's whole number, within `min..=max`: no fraction, no exponent, no wrap-around.
+pub fn integer<T>(arg: &str, text: &str, min: T, max: T) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    match text.trim().parse::<T>() {
+        Ok(n) if n >= min && n <= max => Ok(n),
+        _ => Err(format!(
+            "{arg}: {text:?} is not a whole number from {min} to {max}"
+        )),
+    }
+}
+
+/// An option's number: finite (no NaN, no infinity).
+pub fn finite(arg: &str, text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() => Ok(n),
+        _ => Err(format!("{arg}: {text:?} is not a finite number")),
+    }
+}
+
+/// A rate option (read units per second): finite and above zero, and at most a million
+/// (whose pauses are microseconds), so that no Duration it divides into overflows.
+pub fn positive_rate(arg: &str, text: &str) -> Result<f64, String> {
+    let n = finite(arg, text)?;
+    if n > 0.0 && n <= 1_000_000.0 {
+        Ok(n)
+    } else {
+        Err(format!(
+            "{arg}: {text:?} is not above 0 and at most 1000000"
+        ))
+    }
 }
 
 /// Both tables exist with the keys the indexer's rule reads and writes: each table's
@@ -287,4 +325,53 @@ fn line(counts: &Counts, items: i64, started: Instant) -> String {
         "backfill: scanned {scanned} (~{percent:.0} %), indexed {}, {rate:.0} items/s, {eta}   ",
         counts.indexed.load(Ordering::Relaxed)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|a| a.to_string()).collect()
+    }
+
+    #[test]
+    fn numeric_options_are_whole_finite_and_bounded_or_refused() {
+        for bad in [
+            &["--segments", "2.5"][..],
+            &["--segments", "1e9"],
+            &["--segments", "0"],
+            &["--segments", "1000001"],
+            &["--segments", "-1"],
+            &["--page-size", "4294967297"],
+            &["--max-read-units-per-second", "NaN"],
+            &["--max-read-units-per-second", "inf"],
+            &["--max-read-units-per-second", "0"],
+            &["--price-per-million-reads", "-1"],
+            &["--price-per-million-reads", "infinity"],
+        ] {
+            let error = parse(&args(bad)).unwrap_err();
+            assert!(error.starts_with(bad[0]), "{bad:?}: {error}");
+        }
+        let (options, price) = parse(&args(&[
+            "--segments",
+            "1000000",
+            "--page-size",
+            "25",
+            "--max-read-units-per-second",
+            "2.5",
+            "--price-per-million-reads",
+            "0",
+        ]))
+        .unwrap();
+        assert_eq!(
+            (
+                options.segments,
+                options.page_size,
+                options.max_read_units_per_second,
+                price
+            ),
+            (1_000_000, 25, 2.5, 0.0)
+        );
+    }
 }

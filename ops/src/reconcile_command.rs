@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 
 use crate::backfill::Tables;
-use crate::backfill_command::{check_tables, describe_arns};
+use crate::backfill_command::{check_tables, describe_arns, integer, positive_rate};
 use crate::reconcile::{Counts, EXIT_UNSETTLED, Options, run};
 use crate::settings::TableName;
 
@@ -53,17 +53,13 @@ fn parse(args: &[String]) -> Result<Options, String> {
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         let mut value = || rest.next().ok_or(format!("{arg} needs a value"));
-        let number = |text: &String| {
-            text.parse::<f64>()
-                .ok()
-                .filter(|n| *n > 0.0)
-                .ok_or(format!("{arg}: {text:?} is not a positive number"))
-        };
         match arg.as_str() {
             "--dry-run" => options.dry_run = true,
             "--force" => options.force = true,
-            "--max-read-units-per-second" => options.max_read_units_per_second = number(value()?)?,
-            "--sample" => options.sample = number(value()?)? as usize,
+            "--max-read-units-per-second" => {
+                options.max_read_units_per_second = positive_rate(arg, value()?)?
+            }
+            "--sample" => options.sample = integer(arg, value()?, 0, usize::MAX)?,
             other => {
                 return Err(format!(
                     "unknown option {other:?} (tracking-ops reconcile --help)"
