@@ -348,8 +348,11 @@ async fn apply(
 }
 
 /// The events of these ids, read consistently: `id → Some(item)`, or `None` when gone.
-/// It never waits for the read budget: a caller spends the units after acting on what it
-/// read, so no pause falls between a read and the writes decided from it.
+/// It never waits for the read budget; the caller spends the units. In `settle` (and the
+/// backfill's settling) that is after the writes, so no pause falls between a re-read and
+/// the writes decided from it. `run`'s first decisions are older: it pauses after each
+/// page's reads and writes only after the whole scan, which is why `settle` reads every
+/// source it wrote for again and decides again.
 async fn read_sources(
     client: &Client,
     events: &str,
