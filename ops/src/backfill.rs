@@ -32,7 +32,8 @@ use test_event_indexer::view::{Item, ViewEntry, view_entry};
 use crate::reconcile::{ROUNDS, decide_held, settle};
 use tokio::sync::Mutex;
 
-pub type BackfillError = Box<dyn std::error::Error + Send + Sync>;
+/// A failed backfill or reconcile run: what failed, for the operator.
+pub type OpsError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What a run is asked to do.
 #[derive(Debug, Clone)]
@@ -56,7 +57,7 @@ pub struct Counts {
     pub unreadable: AtomicU64,
     /// Entries written and then fixed (deleted, moved or put again) because their
     /// source changed meanwhile.
-    pub raced: AtomicU64,
+    pub changed_meanwhile: AtomicU64,
     /// Entries still differing from their events after `ROUNDS` rounds (each printed).
     pub unsettled: AtomicU64,
     /// Sources read again, consistently (a read unit each, for items up to 4 KB).
@@ -78,7 +79,7 @@ pub(crate) fn projection_names() -> HashMap<String, String> {
 
 /// The estimate printed before anything is read: an eventually consistent Scan
 /// consumes half a read unit per 4 KB, whatever the projection keeps.
-pub async fn estimate(client: &Client, table: &str) -> Result<(i64, i64, f64), BackfillError> {
+pub async fn estimate(client: &Client, table: &str) -> Result<(i64, i64, f64), OpsError> {
     let described = client.describe_table().table_name(table).send().await?;
     let table = described.table.ok_or("DescribeTable returned no table")?;
     let bytes = table.table_size_bytes.unwrap_or_default();
@@ -111,7 +112,7 @@ impl Checkpoint {
         }
     }
 
-    fn load_or_new(path: &Path, table: &str, segments: u32) -> Result<Self, BackfillError> {
+    fn load_or_new(path: &Path, table: &str, segments: u32) -> Result<Self, OpsError> {
         let fresh = Checkpoint::new(path, table, segments);
         let Ok(text) = std::fs::read_to_string(path) else {
             return Ok(fresh);
@@ -159,7 +160,7 @@ impl Checkpoint {
     }
 
     /// Written to a temporary file and renamed: a kill never leaves half a checkpoint.
-    fn save(&self) -> Result<(), BackfillError> {
+    fn save(&self) -> Result<(), OpsError> {
         let text = json!({
             "table": self.table,
             "segments": self.segments,
@@ -176,15 +177,15 @@ impl Checkpoint {
 
 /// Whether the checkpoint at `path` (of this table and segment count) says the
 /// backfill is finished.
-pub fn finished(path: &Path, table: &str, segments: u32) -> Result<bool, BackfillError> {
+pub fn finished(path: &Path, table: &str, segments: u32) -> Result<bool, OpsError> {
     Ok(Checkpoint::load_or_new(path, table, segments)?.finished())
 }
 
-fn key_to_json(key: &Item) -> Value {
-    serde_json::to_value(serde_dynamo::Item::from(key.clone())).unwrap_or(Value::Null)
+fn item_to_json(item: &Item) -> Value {
+    serde_json::to_value(serde_dynamo::Item::from(item.clone())).unwrap_or(Value::Null)
 }
 
-fn key_from_json(value: &Value) -> Option<Item> {
+fn item_from_json(value: &Value) -> Option<Item> {
     let item: serde_dynamo::Item = serde_json::from_value(value.clone()).ok()?;
     Some(item.into())
 }
@@ -229,7 +230,7 @@ pub async fn run(
     tables: &Tables,
     options: &Options,
     counts: Arc<Counts>,
-) -> Result<(), BackfillError> {
+) -> Result<(), OpsError> {
     // A dry run writes nothing, so it starts from nothing too: not from a real run's checkpoint.
     let checkpoint = if options.dry_run {
         Checkpoint::new(&options.checkpoint, &tables.events, options.segments)
@@ -279,7 +280,7 @@ async fn scan_segment(
     counts: &Counts,
     checkpoint: &Mutex<Checkpoint>,
     budget: &Budget,
-) -> Result<(), BackfillError> {
+) -> Result<(), OpsError> {
     let index = segment as usize;
     let (saved, pending) = {
         let saved = checkpoint.lock().await;
@@ -295,7 +296,7 @@ async fn scan_segment(
             .filter_map(|p| {
                 Some((
                     p.get("id").and_then(attribute_from_json)?,
-                    key_from_json(&p["entry"]),
+                    item_from_json(&p["entry"]),
                 ))
             })
             .collect();
@@ -309,7 +310,7 @@ async fn scan_segment(
     if saved == "done" {
         return Ok(());
     }
-    let mut start = key_from_json(&saved);
+    let mut start = item_from_json(&saved);
     loop {
         let page = client
             .scan()
@@ -363,7 +364,7 @@ async fn scan_segment(
                     *slot = entries
                         .iter()
                         .map(|(id, entry)| {
-                            json!({"id": attribute_to_json(id), "entry": key_to_json(&entry.item())})
+                            json!({"id": attribute_to_json(id), "entry": item_to_json(&entry.item())})
                         })
                         .collect();
                 }
@@ -386,7 +387,7 @@ async fn scan_segment(
         if !options.dry_run {
             let mut saved = checkpoint.lock().await;
             if let Some(slot) = saved.segments.get_mut(index) {
-                *slot = start.as_ref().map_or(json!("done"), key_to_json);
+                *slot = start.as_ref().map_or(json!("done"), item_to_json);
             }
             if let Some(slot) = saved.pending.get_mut(index) {
                 slot.clear();
@@ -408,11 +409,11 @@ async fn settle_written(
     held: &[(AttributeValue, Option<Item>)],
     counts: &Counts,
     budget: &Budget,
-) -> Result<(), BackfillError> {
+) -> Result<(), OpsError> {
     let reads = crate::reconcile::Counts::default();
     let (fixes, mut units) = decide_held(client, tables, held, &reads).await?;
     counts
-        .raced
+        .changed_meanwhile
         .fetch_add(fixes.len() as u64, Ordering::Relaxed);
     let settled = settle(client, tables, fixes, &reads, ROUNDS).await?;
     units += settled.units;
@@ -435,20 +436,20 @@ async fn settle_written(
 }
 
 fn attribute_to_json(value: &AttributeValue) -> Value {
-    key_to_json(&HashMap::from([("v".to_string(), value.clone())]))["v"].clone()
+    item_to_json(&HashMap::from([("v".to_string(), value.clone())]))["v"].clone()
 }
 
 fn attribute_from_json(value: &Value) -> Option<AttributeValue> {
-    key_from_json(&json!({ "v": value }))?.remove("v")
+    item_from_json(&json!({ "v": value }))?.remove("v")
 }
 
-pub(crate) fn put(item: Item) -> Result<WriteRequest, BackfillError> {
+pub(crate) fn put(item: Item) -> Result<WriteRequest, OpsError> {
     Ok(WriteRequest::builder()
         .put_request(PutRequest::builder().set_item(Some(item)).build()?)
         .build())
 }
 
-pub(crate) fn delete(key: Item) -> Result<WriteRequest, BackfillError> {
+pub(crate) fn delete(key: Item) -> Result<WriteRequest, OpsError> {
     Ok(WriteRequest::builder()
         .delete_request(DeleteRequest::builder().set_key(Some(key)).build()?)
         .build())
@@ -459,7 +460,7 @@ pub(crate) async fn write(
     client: &Client,
     table: &str,
     requests: Vec<WriteRequest>,
-) -> Result<(), BackfillError> {
+) -> Result<(), OpsError> {
     for chunk in requests.chunks(WRITE_BATCH) {
         let mut pending = chunk.to_vec();
         for attempt in 0..10u32 {

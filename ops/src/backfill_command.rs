@@ -278,7 +278,7 @@ pub async fn main(client: &Client, names: &[TableName], args: &[String]) -> Exit
                 },
                 counts.unreadable.load(Ordering::Relaxed),
                 counts.reread.load(Ordering::Relaxed),
-                counts.raced.load(Ordering::Relaxed),
+                counts.changed_meanwhile.load(Ordering::Relaxed),
             );
             let unsettled = counts.unsettled.load(Ordering::Relaxed);
             if unsettled > 0 {

@@ -1,4 +1,4 @@
-//! `tracking-ops [--config-env ENV] [--samconfig FILE] [--region R] <preflight|backfill> …`
+//! `tracking-ops [--config-env ENV] [--samconfig FILE] [--region R] <preflight|backfill|reconcile> …`
 //! (`HELP` below is what an operator reads).
 
 use std::path::PathBuf;

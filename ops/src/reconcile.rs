@@ -23,7 +23,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnConsumedC
 use test_event_indexer::view::{Item, ViewEntry, view_entry};
 
 use crate::backfill::{
-    BackfillError, Budget, GET_BATCH, PROJECTION, Tables, delete, projection_names, put, write,
+    Budget, GET_BATCH, OpsError, PROJECTION, Tables, delete, projection_names, put, write,
 };
 
 /// Decisions re-made after the writes, at most: a source that keeps changing
@@ -157,7 +157,7 @@ pub async fn run(
     tables: &Tables,
     options: &Options,
     counts: &Counts,
-) -> Result<Report, BackfillError> {
+) -> Result<Report, OpsError> {
     let budget = Budget::new(options.max_read_units_per_second);
     let mut report = Report::default();
     let mut start = None;
@@ -241,7 +241,7 @@ pub async fn decide_held(
     tables: &Tables,
     held: &[(AttributeValue, Option<Item>)],
     counts: &Counts,
-) -> Result<(Vec<(AttributeValue, Fix)>, f64), BackfillError> {
+) -> Result<(Vec<(AttributeValue, Fix)>, f64), OpsError> {
     let (sources, units) = read_sources(
         client,
         &tables.events,
@@ -291,7 +291,7 @@ pub async fn settle(
     mut fixes: Vec<(AttributeValue, Fix)>,
     counts: &Counts,
     max_rounds: usize,
-) -> Result<Settled, BackfillError> {
+) -> Result<Settled, OpsError> {
     let (mut deleted, mut put, mut rounds, mut units) = (0, 0, 0, 0.0);
     while !fixes.is_empty() && rounds < max_rounds {
         rounds += 1;
@@ -323,12 +323,7 @@ enum Kind {
 
 /// The deletes of `fixes`, or their puts (deletes first: a moved entry's new key
 /// may be another fix's old one). Returns how many writes it made.
-async fn apply(
-    client: &Client,
-    view: &str,
-    fixes: &[Fix],
-    kind: Kind,
-) -> Result<usize, BackfillError> {
+async fn apply(client: &Client, view: &str, fixes: &[Fix], kind: Kind) -> Result<usize, OpsError> {
     let requests = fixes
         .iter()
         .filter_map(|fix| match (kind, fix) {
@@ -358,7 +353,7 @@ async fn read_sources(
     events: &str,
     ids: impl Iterator<Item = AttributeValue>,
     counts: &Counts,
-) -> Result<(HashMap<String, Option<Item>>, f64), BackfillError> {
+) -> Result<(HashMap<String, Option<Item>>, f64), OpsError> {
     let mut spent = 0.0;
     let mut found: HashMap<String, Option<Item>> = HashMap::new();
     let mut keys: Vec<Item> = Vec::new();
