@@ -157,7 +157,15 @@ async fn the_backfill_writes_the_view_seed_would_and_prints_its_cost_first() {
             && lines[2].contains(&format!("{} ($TEST_EVENTS_TABLE)", tables.test_events)),
         "{text}"
     );
-    assert!(lines[3].contains("read units"), "{text}");
+    // Then the account the tables' ARNs carry and each ARN, before the cost and any read.
+    assert!(
+        lines[3] == "account 000000000000 (from the tables' ARNs)"
+            && lines[4].starts_with("EVENTS_TABLE")
+            && lines[4].ends_with(&format!(":000000000000:table/{}", tables.events))
+            && lines[5].starts_with("TEST_EVENTS_TABLE"),
+        "{text}"
+    );
+    assert!(lines[6].contains("read units"), "{text}");
     assert!(text.contains("90 scanned"), "{text}");
     assert!(text.contains("1 unreadable"), "{text}");
     let view = keys(&scan(&client, &tables.test_events).await);
