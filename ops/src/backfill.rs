@@ -94,7 +94,8 @@ pub async fn estimate(client: &Client, table: &str) -> Result<(i64, i64, f64), O
 #[derive(Debug, Clone)]
 struct Checkpoint {
     path: PathBuf,
-    table: String,
+    /// The events table scanned and the view written: a checkpoint is of one pair.
+    tables: Tables,
     segments: Vec<Value>,
     pending: Vec<Vec<Value>>,
     /// Items scanned by the runs of this checkpoint so far.
@@ -102,35 +103,43 @@ struct Checkpoint {
 }
 
 impl Checkpoint {
-    fn new(path: &Path, table: &str, segments: u32) -> Self {
+    fn new(path: &Path, tables: &Tables, segments: u32) -> Self {
         Checkpoint {
             path: path.to_path_buf(),
-            table: table.to_string(),
+            tables: tables.clone(),
             segments: vec![Value::Null; segments as usize],
             pending: vec![Vec::new(); segments as usize],
             scanned: 0,
         }
     }
 
-    fn load_or_new(path: &Path, table: &str, segments: u32) -> Result<Self, OpsError> {
-        let fresh = Checkpoint::new(path, table, segments);
+    fn load_or_new(path: &Path, tables: &Tables, segments: u32) -> Result<Self, OpsError> {
+        let fresh = Checkpoint::new(path, tables, segments);
         let Ok(text) = std::fs::read_to_string(path) else {
             return Ok(fresh);
         };
         let saved: Value = serde_json::from_str(&text)?;
-        let saved_table = saved
-            .get("table")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let saved_table = |role: &str| {
+            saved
+                .get("tables")
+                .and_then(|t| t.get(role))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (saved_events, saved_view) = (saved_table("events"), saved_table("view"));
         let saved_segments = saved
             .get("segments")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        if saved_table != table || saved_segments.len() != segments as usize {
+        if saved_events != tables.events
+            || saved_view != tables.test_events
+            || saved_segments.len() != segments as usize
+        {
             return Err(format!(
-                "{} is the checkpoint of another run (table {saved_table}, {} segments): \
-                 remove it or pass the same --segments",
+                "{} is the checkpoint of another run (events {saved_events:?}, view \
+                 {saved_view:?}, {} segments): remove it, or run with its tables and --segments",
                 path.display(),
                 saved_segments.len()
             )
@@ -162,7 +171,7 @@ impl Checkpoint {
     /// Written to a temporary file and renamed: a kill never leaves half a checkpoint.
     fn save(&self) -> Result<(), OpsError> {
         let text = json!({
-            "table": self.table,
+            "tables": {"events": self.tables.events, "view": self.tables.test_events},
             "segments": self.segments,
             "pending": self.pending,
             "scanned": self.scanned,
@@ -175,10 +184,10 @@ impl Checkpoint {
     }
 }
 
-/// Whether the checkpoint at `path` (of this table and segment count) says the
+/// Whether the checkpoint at `path` (of these tables and segment count) says the
 /// backfill is finished.
-pub fn finished(path: &Path, table: &str, segments: u32) -> Result<bool, OpsError> {
-    Ok(Checkpoint::load_or_new(path, table, segments)?.finished())
+pub fn finished(path: &Path, tables: &Tables, segments: u32) -> Result<bool, OpsError> {
+    Ok(Checkpoint::load_or_new(path, tables, segments)?.finished())
 }
 
 fn item_to_json(item: &Item) -> Value {
@@ -233,9 +242,9 @@ pub async fn run(
 ) -> Result<(), OpsError> {
     // A dry run writes nothing, so it starts from nothing too: not from a real run's checkpoint.
     let checkpoint = if options.dry_run {
-        Checkpoint::new(&options.checkpoint, &tables.events, options.segments)
+        Checkpoint::new(&options.checkpoint, tables, options.segments)
     } else {
-        Checkpoint::load_or_new(&options.checkpoint, &tables.events, options.segments)?
+        Checkpoint::load_or_new(&options.checkpoint, tables, options.segments)?
     };
     counts
         .scanned_before
@@ -291,15 +300,23 @@ async fn scan_segment(
     };
     // A run stopped between a page's writes and their settling: settle them first.
     if !pending.is_empty() {
-        let held: Vec<(AttributeValue, Option<Item>)> = pending
+        // An entry that does not parse is a checkpoint edited or damaged: refused, not
+        // dropped (its entry may be in the view, unsettled).
+        let held = pending
             .iter()
-            .filter_map(|p| {
-                Some((
-                    p.get("id").and_then(attribute_from_json)?,
+            .map(|p| {
+                match (
+                    p.get("id").and_then(attribute_from_json),
                     item_from_json(&p["entry"]),
-                ))
+                ) {
+                    (Some(id), Some(entry)) => Ok((id, Some(entry))),
+                    _ => Err(format!(
+                        "the checkpoint's pending entry {p} of segment {segment} is not \
+                         {{\"id\", \"entry\"}} in DynamoDB JSON: the checkpoint is damaged"
+                    )),
+                }
             })
-            .collect();
+            .collect::<Result<Vec<(AttributeValue, Option<Item>)>, String>>()?;
         settle_written(client, tables, &held, counts, budget).await?;
         let mut saved = checkpoint.lock().await;
         if let Some(slot) = saved.pending.get_mut(index) {

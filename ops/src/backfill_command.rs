@@ -204,7 +204,7 @@ pub async fn main(client: &Client, names: &[TableName], args: &[String]) -> Exit
         }
     }
     if !options.dry_run {
-        match finished(&options.checkpoint, &tables.events, options.segments) {
+        match finished(&options.checkpoint, &tables, options.segments) {
             Ok(true) => {
                 eprintln!(
                     "backfill: {} says this backfill is finished (every segment scanned, nothing \

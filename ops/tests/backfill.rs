@@ -438,7 +438,7 @@ async fn a_run_stopped_between_a_pages_writes_and_their_settling_leaves_no_stale
     let file = checkpoint(&tables);
     std::fs::write(
         &file,
-        serde_json::json!({"table": tables.events, "segments": [serde_json::Value::Null], "pending": [pending]})
+        serde_json::json!({"tables": {"events": tables.events, "view": tables.test_events}, "segments": [serde_json::Value::Null], "pending": [pending]})
             .to_string(),
     )
     .unwrap();
@@ -494,4 +494,46 @@ async fn a_run_stopped_between_a_pages_writes_and_their_settling_leaves_no_stale
     assert!(output.status.success(), "{text}");
     assert!(text.contains("says this backfill is finished"), "{text}");
     assert!(!text.contains("read units"), "{text}");
+}
+
+/// A checkpoint is of one events table and one view: another view's (same events table) is
+/// refused before anything is written; and a pending entry that does not parse is refused,
+/// not dropped, with the view left as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_of_another_view_or_with_a_damaged_pending_entry_is_refused() {
+    let (client, tables) = fresh_tables().await;
+    let file = checkpoint(&tables);
+    let write = |view: &str, pending: serde_json::Value| {
+        std::fs::write(
+            &file,
+            serde_json::json!({"tables": {"events": tables.events, "view": view},
+                "segments": [serde_json::Value::Null], "pending": [pending]})
+            .to_string(),
+        )
+        .unwrap();
+    };
+    let run = || {
+        let output = backfill(&tables, &["--segments", "1", "--checkpoint", &file])
+            .output()
+            .unwrap();
+        (output.status.code(), stderr(&output))
+    };
+
+    write("another-view", serde_json::json!([]));
+    let (code, text) = run();
+    assert_ne!(code, Some(0), "{text}");
+    assert!(
+        text.contains("is the checkpoint of another run") && text.contains("view \"another-view\""),
+        "{text}"
+    );
+
+    write(&tables.test_events, serde_json::json!([{"id": {"N": "2"}}]));
+    let (code, text) = run();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("the checkpoint is damaged"), "{text}");
+    assert!(
+        scan(&client, &tables.test_events).await.is_empty(),
+        "{text}"
+    );
+    std::fs::remove_file(&file).unwrap();
 }
