@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use tracking_status::config::TableNames;
+use tracking_status_dev::fault_proxy::{Fault, FaultProxy, VALIDATION};
 use tracking_status_dev::kit::unique_tables;
 use tracking_status_dev::load::{ensure_tables, view_items};
 
@@ -535,5 +536,56 @@ async fn a_checkpoint_of_another_view_or_with_a_damaged_pending_entry_is_refused
         scan(&client, &tables.test_events).await.is_empty(),
         "{text}"
     );
+    std::fs::remove_file(&file).unwrap();
+}
+
+/// The real run's order: a page's entries are in the checkpoint as pending before they are
+/// written. The fault proxy fails every BatchWriteItem (the view's puts), so the run stops
+/// at its first write: the checkpoint it leaves must already list that page's entries,
+/// while the view holds none; the run resumed without the fault settles and finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_checkpoint_lists_a_pages_entries_before_the_run_writes_them() {
+    let (client, tables) = fresh_tables().await;
+    let proxy = FaultProxy::start(&tracking_status_dev::kit::dynamodb_local_endpoint()).await;
+    proxy.set(Fault::ErrorOn {
+        operation: "BatchWriteItem",
+        status: 400,
+        error_type: VALIDATION,
+    });
+    let file = checkpoint(&tables);
+    let _ = std::fs::remove_file(&file);
+    let mut command = backfill(&tables, &["--segments", "1", "--checkpoint", &file]);
+    command.env("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint());
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("BatchWriteItem"), "{text}");
+    assert!(
+        scan(&client, &tables.test_events).await.is_empty(),
+        "{text}"
+    );
+
+    let saved = std::fs::read_to_string(&file)
+        .unwrap_or_else(|error| panic!("no checkpoint before the first write ({error}): {text}"));
+    let saved: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    let pending: BTreeSet<String> = saved["pending"][0]
+        .as_array()
+        .unwrap_or_else(|| panic!("no pending list: {saved}"))
+        .iter()
+        .map(|p| p["id"]["N"].as_str().unwrap().to_string())
+        .collect();
+    let expected = expected_view(&client, &tables).await;
+    assert_eq!(pending.len(), expected.len(), "{saved}");
+    assert!(!pending.is_empty());
+
+    proxy.set(Fault::None);
+    let output = backfill(&tables, &["--segments", "1", "--checkpoint", &file])
+        .output()
+        .unwrap();
+    let text = stderr(&output);
+    assert!(output.status.success(), "{text}");
+    assert_eq!(keys(&scan(&client, &tables.test_events).await), expected);
     std::fs::remove_file(&file).unwrap();
 }
