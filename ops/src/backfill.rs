@@ -32,8 +32,7 @@ use test_event_indexer::view::{Item, ViewEntry, view_entry};
 use crate::reconcile::{ROUNDS, decide_held, settle};
 use tokio::sync::Mutex;
 
-/// A failed backfill or reconcile run: what failed, for the operator.
-pub type OpsError = Box<dyn std::error::Error + Send + Sync>;
+use crate::{OpsError, Tables};
 
 /// What a run is asked to do.
 #[derive(Debug, Clone)]
@@ -224,13 +223,6 @@ impl Budget {
         };
         tokio::time::sleep(wait).await;
     }
-}
-
-/// The two tables a backfill reads and writes.
-#[derive(Debug, Clone)]
-pub struct Tables {
-    pub events: String,
-    pub test_events: String,
 }
 
 /// Runs the backfill to the end (or the first error), resuming from the checkpoint.

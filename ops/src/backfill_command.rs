@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 
-use crate::backfill::{Counts, Options, Tables, estimate, finished, run};
+use crate::Tables;
+use crate::backfill::{Counts, Options, estimate, finished, run};
 use crate::preflight::{describe, key_problems, spec_of};
 use crate::settings::TableName;
 

@@ -22,9 +22,8 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnConsumedCapacity};
 use test_event_indexer::view::{Item, ViewEntry, view_entry};
 
-use crate::backfill::{
-    Budget, GET_BATCH, OpsError, PROJECTION, Tables, delete, projection_names, put, write,
-};
+use crate::backfill::{Budget, GET_BATCH, PROJECTION, delete, projection_names, put, write};
+use crate::{OpsError, Tables};
 
 /// Decisions re-made after the writes, at most: a source that keeps changing
 /// under the run is left to the indexer (its stream records come after our writes).

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 
-use crate::backfill::Tables;
+use crate::Tables;
 use crate::backfill_command::{check_tables, describe_arns, integer, positive_rate};
 use crate::reconcile::{Counts, EXIT_UNSETTLED, Options, run};
 use crate::settings::TableName;

@@ -21,7 +21,7 @@ use tracking_status_dev::kit::unique_tables;
 use tracking_status_dev::load::{ensure_tables, view_items};
 
 use common::{client, tracking_ops};
-use tracking_ops::backfill::Tables;
+use tracking_ops::Tables;
 use tracking_ops::reconcile::{Counts, Fix, ROUNDS, decide_held, settle};
 
 type Item = HashMap<String, AttributeValue>;
