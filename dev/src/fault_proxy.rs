@@ -21,6 +21,13 @@ pub enum Fault {
         status: u16,
         error_type: &'static str,
     },
+    /// Answer the requests of one DynamoDB operation (`BatchWriteItem`: the request's
+    /// `X-Amz-Target` names it) with `Error`'s answer; forward every other request.
+    ErrorOn {
+        operation: &'static str,
+        status: u16,
+        error_type: &'static str,
+    },
     /// Forward, then replace `from` with `to` in the response body.
     Rewrite { from: String, to: String },
     /// Each `(from, to)` replacement, in the first response that holds the
@@ -32,6 +39,8 @@ pub const THROUGHPUT_EXCEEDED: &str =
     "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException";
 pub const THROTTLING: &str = "com.amazon.coral.availability#ThrottlingException";
 pub const INTERNAL_SERVER_ERROR: &str = "com.amazonaws.dynamodb.v20120810#InternalServerError";
+/// Not retried by the SDK: the call fails at once.
+pub const VALIDATION: &str = "com.amazon.coral.validate#ValidationException";
 
 #[derive(Clone)]
 pub struct FaultProxy {
@@ -124,6 +133,20 @@ async fn serve(mut client: TcpStream, upstream: String, state: Arc<State>) {
                 forward(&upstream, &request).await
             }
             Fault::Error { status, error_type } => Some(error_response(status, error_type)),
+            Fault::ErrorOn {
+                operation,
+                status,
+                error_type,
+            } => {
+                let target =
+                    format!("x-amz-target: dynamodb_20120810.{operation}\r\n").to_ascii_lowercase();
+                let head = String::from_utf8_lossy(&request).to_ascii_lowercase();
+                if head.contains(&target) {
+                    Some(error_response(status, error_type))
+                } else {
+                    forward(&upstream, &request).await
+                }
+            }
             Fault::Rewrite { from, to } => forward(&upstream, &request)
                 .await
                 .map(|r| rewrite(&r, &from, &to)),

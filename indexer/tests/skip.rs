@@ -14,8 +14,6 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
-use tracking_ops::backfill::Tables;
-use tracking_ops::reconcile::{self, Counts, Options};
 use tracking_status::config::TableNames;
 use tracking_status::domain::{EventKind, ProgramId};
 use tracking_status::store::StatusStore;
@@ -27,6 +25,28 @@ use tracking_status_dev::kit::{
 use tracking_status_dev::load::ensure_tables;
 use tracking_status_dev::runtime_api::Function;
 use tracking_status_dev::stream_poller::{Mapping, StreamReader, deliver_strictly};
+
+/// The `tracking-ops` binary, built first (cargo builds a dependency's library for these
+/// tests, not its binaries): into this test's own target directory, where it is then found
+/// beside the test executable's `deps/`.
+fn tracking_ops_binary() -> std::process::Command {
+    let status = std::process::Command::new(env!("CARGO"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "build",
+            "--locked",
+            "-p",
+            "tracking-ops",
+            "--bin",
+            "tracking-ops",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success(), "cargo build -p tracking-ops: {status}");
+    let deps = std::env::current_exe().unwrap();
+    let profile = deps.parent().and_then(|d| d.parent()).unwrap();
+    std::process::Command::new(profile.join("tracking-ops"))
+}
 
 fn click(id: u64, test: bool) -> std::collections::HashMap<String, AttributeValue> {
     let s = |text: &str| AttributeValue::S(text.into());
@@ -148,33 +168,40 @@ async fn a_skipped_batch_leaves_a_wrong_status_that_reconcile_finds_and_repairs(
     .await;
     assert_eq!(test_clicks(&store).await, [2, 1], "the skipped flip left 1");
 
-    let tables_of = Tables {
-        events: tables.events.clone(),
-        test_events: tables.test_events.clone(),
+    // The operator's command, as #27's Done-when says: `reconcile --dry-run` reports the
+    // drift and exits 1, then `reconcile` repairs it and the status is right.
+    let reconcile = |args: &[&str]| {
+        let output = tracking_ops_binary()
+            .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local_endpoint())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .envs(table_env(&tables))
+            .arg("reconcile")
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        (output.status.code(), text)
     };
-    let options = |dry_run| Options {
-        dry_run,
-        max_read_units_per_second: 100_000.0,
-        sample: 10,
-    };
-    let report = reconcile::run(&client, &tables_of, &options(true), &Counts::default())
-        .await
-        .unwrap();
-    let kinds: Vec<&str> = report
-        .drift_with_ids
-        .iter()
-        .map(|(_, f)| f.kind())
-        .collect();
-    assert_eq!(kinds, ["orphan"]);
+    let (code, text) = reconcile(&["--dry-run"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("orphan: 1") && text.contains("1 drifted") && text.contains("dry run"),
+        "{text}"
+    );
     assert_eq!(
         test_clicks(&store).await,
         [2, 1],
         "a dry run changes nothing"
     );
 
-    let report = reconcile::run(&client, &tables_of, &options(false), &Counts::default())
-        .await
-        .unwrap();
-    assert_eq!(report.deleted, 1);
+    let (code, text) = reconcile(&[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("1 deleted, 0 put, settled"), "{text}");
     assert_eq!(test_clicks(&store).await, [2]);
 }

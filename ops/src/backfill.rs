@@ -29,10 +29,10 @@ use aws_sdk_dynamodb::types::{
 use serde_json::{Value, json};
 use test_event_indexer::view::{Item, ViewEntry, view_entry};
 
-use crate::reconcile::{decide_held, settle};
+use crate::reconcile::{ROUNDS, decide_held, settle};
 use tokio::sync::Mutex;
 
-pub type BackfillError = Box<dyn std::error::Error + Send + Sync>;
+use crate::{OpsError, Tables};
 
 /// What a run is asked to do.
 #[derive(Debug, Clone)]
@@ -56,7 +56,9 @@ pub struct Counts {
     pub unreadable: AtomicU64,
     /// Entries written and then fixed (deleted, moved or put again) because their
     /// source changed meanwhile.
-    pub raced: AtomicU64,
+    pub changed_meanwhile: AtomicU64,
+    /// Entries still differing from their events after `ROUNDS` rounds (each printed).
+    pub unsettled: AtomicU64,
     /// Sources read again, consistently (a read unit each, for items up to 4 KB).
     pub reread: AtomicU64,
 }
@@ -76,7 +78,7 @@ pub(crate) fn projection_names() -> HashMap<String, String> {
 
 /// The estimate printed before anything is read: an eventually consistent Scan
 /// consumes half a read unit per 4 KB, whatever the projection keeps.
-pub async fn estimate(client: &Client, table: &str) -> Result<(i64, i64, f64), BackfillError> {
+pub async fn estimate(client: &Client, table: &str) -> Result<(i64, i64, f64), OpsError> {
     let described = client.describe_table().table_name(table).send().await?;
     let table = described.table.ok_or("DescribeTable returned no table")?;
     let bytes = table.table_size_bytes.unwrap_or_default();
@@ -91,7 +93,8 @@ pub async fn estimate(client: &Client, table: &str) -> Result<(i64, i64, f64), B
 #[derive(Debug, Clone)]
 struct Checkpoint {
     path: PathBuf,
-    table: String,
+    /// The events table scanned and the view written: a checkpoint is of one pair.
+    tables: Tables,
     segments: Vec<Value>,
     pending: Vec<Vec<Value>>,
     /// Items scanned by the runs of this checkpoint so far.
@@ -99,35 +102,43 @@ struct Checkpoint {
 }
 
 impl Checkpoint {
-    fn new(path: &Path, table: &str, segments: u32) -> Self {
+    fn new(path: &Path, tables: &Tables, segments: u32) -> Self {
         Checkpoint {
             path: path.to_path_buf(),
-            table: table.to_string(),
+            tables: tables.clone(),
             segments: vec![Value::Null; segments as usize],
             pending: vec![Vec::new(); segments as usize],
             scanned: 0,
         }
     }
 
-    fn load_or_new(path: &Path, table: &str, segments: u32) -> Result<Self, BackfillError> {
-        let fresh = Checkpoint::new(path, table, segments);
+    fn load_or_new(path: &Path, tables: &Tables, segments: u32) -> Result<Self, OpsError> {
+        let fresh = Checkpoint::new(path, tables, segments);
         let Ok(text) = std::fs::read_to_string(path) else {
             return Ok(fresh);
         };
         let saved: Value = serde_json::from_str(&text)?;
-        let saved_table = saved
-            .get("table")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let saved_table = |role: &str| {
+            saved
+                .get("tables")
+                .and_then(|t| t.get(role))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (saved_events, saved_view) = (saved_table("events"), saved_table("view"));
         let saved_segments = saved
             .get("segments")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        if saved_table != table || saved_segments.len() != segments as usize {
+        if saved_events != tables.events
+            || saved_view != tables.test_events
+            || saved_segments.len() != segments as usize
+        {
             return Err(format!(
-                "{} is the checkpoint of another run (table {saved_table}, {} segments): \
-                 remove it or pass the same --segments",
+                "{} is the checkpoint of another run (events {saved_events:?}, view \
+                 {saved_view:?}, {} segments): remove it, or run with its tables and --segments",
                 path.display(),
                 saved_segments.len()
             )
@@ -157,9 +168,9 @@ impl Checkpoint {
     }
 
     /// Written to a temporary file and renamed: a kill never leaves half a checkpoint.
-    fn save(&self) -> Result<(), BackfillError> {
+    fn save(&self) -> Result<(), OpsError> {
         let text = json!({
-            "table": self.table,
+            "tables": {"events": self.tables.events, "view": self.tables.test_events},
             "segments": self.segments,
             "pending": self.pending,
             "scanned": self.scanned,
@@ -172,17 +183,17 @@ impl Checkpoint {
     }
 }
 
-/// Whether the checkpoint at `path` (of this table and segment count) says the
+/// Whether the checkpoint at `path` (of these tables and segment count) says the
 /// backfill is finished.
-pub fn finished(path: &Path, table: &str, segments: u32) -> Result<bool, BackfillError> {
-    Ok(Checkpoint::load_or_new(path, table, segments)?.finished())
+pub fn finished(path: &Path, tables: &Tables, segments: u32) -> Result<bool, OpsError> {
+    Ok(Checkpoint::load_or_new(path, tables, segments)?.finished())
 }
 
-fn key_to_json(key: &Item) -> Value {
-    serde_json::to_value(serde_dynamo::Item::from(key.clone())).unwrap_or(Value::Null)
+fn item_to_json(item: &Item) -> Value {
+    serde_json::to_value(serde_dynamo::Item::from(item.clone())).unwrap_or(Value::Null)
 }
 
-fn key_from_json(value: &Value) -> Option<Item> {
+fn item_from_json(value: &Value) -> Option<Item> {
     let item: serde_dynamo::Item = serde_json::from_value(value.clone()).ok()?;
     Some(item.into())
 }
@@ -214,25 +225,18 @@ impl Budget {
     }
 }
 
-/// The two tables a backfill reads and writes.
-#[derive(Debug, Clone)]
-pub struct Tables {
-    pub events: String,
-    pub test_events: String,
-}
-
 /// Runs the backfill to the end (or the first error), resuming from the checkpoint.
 pub async fn run(
     client: &Client,
     tables: &Tables,
     options: &Options,
     counts: Arc<Counts>,
-) -> Result<(), BackfillError> {
+) -> Result<(), OpsError> {
     // A dry run writes nothing, so it starts from nothing too: not from a real run's checkpoint.
     let checkpoint = if options.dry_run {
-        Checkpoint::new(&options.checkpoint, &tables.events, options.segments)
+        Checkpoint::new(&options.checkpoint, tables, options.segments)
     } else {
-        Checkpoint::load_or_new(&options.checkpoint, &tables.events, options.segments)?
+        Checkpoint::load_or_new(&options.checkpoint, tables, options.segments)?
     };
     counts
         .scanned_before
@@ -277,7 +281,7 @@ async fn scan_segment(
     counts: &Counts,
     checkpoint: &Mutex<Checkpoint>,
     budget: &Budget,
-) -> Result<(), BackfillError> {
+) -> Result<(), OpsError> {
     let index = segment as usize;
     let (saved, pending) = {
         let saved = checkpoint.lock().await;
@@ -288,15 +292,23 @@ async fn scan_segment(
     };
     // A run stopped between a page's writes and their settling: settle them first.
     if !pending.is_empty() {
-        let held: Vec<(AttributeValue, Option<Item>)> = pending
+        // An entry that does not parse is a checkpoint edited or damaged: refused, not
+        // dropped (its entry may be in the view, unsettled).
+        let held = pending
             .iter()
-            .filter_map(|p| {
-                Some((
-                    p.get("id").and_then(attribute_from_json)?,
-                    key_from_json(&p["entry"]),
-                ))
+            .map(|p| {
+                match (
+                    p.get("id").and_then(attribute_from_json),
+                    item_from_json(&p["entry"]),
+                ) {
+                    (Some(id), Some(entry)) => Ok((id, Some(entry))),
+                    _ => Err(format!(
+                        "the checkpoint's pending entry {p} of segment {segment} is not \
+                         {{\"id\", \"entry\"}} in DynamoDB JSON: the checkpoint is damaged"
+                    )),
+                }
             })
-            .collect();
+            .collect::<Result<Vec<(AttributeValue, Option<Item>)>, String>>()?;
         settle_written(client, tables, &held, counts, budget).await?;
         let mut saved = checkpoint.lock().await;
         if let Some(slot) = saved.pending.get_mut(index) {
@@ -307,7 +319,7 @@ async fn scan_segment(
     if saved == "done" {
         return Ok(());
     }
-    let mut start = key_from_json(&saved);
+    let mut start = item_from_json(&saved);
     loop {
         let page = client
             .scan()
@@ -361,7 +373,7 @@ async fn scan_segment(
                     *slot = entries
                         .iter()
                         .map(|(id, entry)| {
-                            json!({"id": attribute_to_json(id), "entry": key_to_json(&entry.item())})
+                            json!({"id": attribute_to_json(id), "entry": item_to_json(&entry.item())})
                         })
                         .collect();
                 }
@@ -384,7 +396,7 @@ async fn scan_segment(
         if !options.dry_run {
             let mut saved = checkpoint.lock().await;
             if let Some(slot) = saved.segments.get_mut(index) {
-                *slot = start.as_ref().map_or(json!("done"), key_to_json);
+                *slot = start.as_ref().map_or(json!("done"), item_to_json);
             }
             if let Some(slot) = saved.pending.get_mut(index) {
                 slot.clear();
@@ -406,14 +418,24 @@ async fn settle_written(
     held: &[(AttributeValue, Option<Item>)],
     counts: &Counts,
     budget: &Budget,
-) -> Result<(), BackfillError> {
+) -> Result<(), OpsError> {
     let reads = crate::reconcile::Counts::default();
     let (fixes, mut units) = decide_held(client, tables, held, &reads).await?;
     counts
-        .raced
+        .changed_meanwhile
         .fetch_add(fixes.len() as u64, Ordering::Relaxed);
-    let (_, _, _, spent) = settle(client, tables, fixes, &reads).await?;
-    units += spent;
+    let settled = settle(client, tables, fixes, &reads, ROUNDS).await?;
+    units += settled.units;
+    for (_, fix) in &settled.open {
+        eprintln!(
+            "\nbackfill: not settled after {ROUNDS} rounds (its event kept changing): {} {}",
+            fix.kind(),
+            fix.shown_key()
+        );
+    }
+    counts
+        .unsettled
+        .fetch_add(settled.open.len() as u64, Ordering::Relaxed);
     counts.reread.fetch_add(
         reads.sources_read.load(Ordering::Relaxed),
         Ordering::Relaxed,
@@ -423,20 +445,20 @@ async fn settle_written(
 }
 
 fn attribute_to_json(value: &AttributeValue) -> Value {
-    key_to_json(&HashMap::from([("v".to_string(), value.clone())]))["v"].clone()
+    item_to_json(&HashMap::from([("v".to_string(), value.clone())]))["v"].clone()
 }
 
 fn attribute_from_json(value: &Value) -> Option<AttributeValue> {
-    key_from_json(&json!({ "v": value }))?.remove("v")
+    item_from_json(&json!({ "v": value }))?.remove("v")
 }
 
-pub(crate) fn put(item: Item) -> Result<WriteRequest, BackfillError> {
+pub(crate) fn put(item: Item) -> Result<WriteRequest, OpsError> {
     Ok(WriteRequest::builder()
         .put_request(PutRequest::builder().set_item(Some(item)).build()?)
         .build())
 }
 
-pub(crate) fn delete(key: Item) -> Result<WriteRequest, BackfillError> {
+pub(crate) fn delete(key: Item) -> Result<WriteRequest, OpsError> {
     Ok(WriteRequest::builder()
         .delete_request(DeleteRequest::builder().set_key(Some(key)).build()?)
         .build())
@@ -447,7 +469,7 @@ pub(crate) async fn write(
     client: &Client,
     table: &str,
     requests: Vec<WriteRequest>,
-) -> Result<(), BackfillError> {
+) -> Result<(), OpsError> {
     for chunk in requests.chunks(WRITE_BATCH) {
         let mut pending = chunk.to_vec();
         for attempt in 0..10u32 {

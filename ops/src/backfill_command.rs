@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 
-use crate::backfill::{Counts, Options, Tables, estimate, finished, run};
+use crate::Tables;
+use crate::backfill::{Counts, Options, estimate, finished, run};
 use crate::preflight::{describe, key_problems, spec_of};
 use crate::settings::TableName;
 
@@ -40,7 +41,8 @@ Options:
                                   (default 0.125: on-demand, us-east-1; check your region)
   --checkpoint FILE               default backfill.checkpoint.json
 
-Exit status: 0 done, 1 failed (run it again to resume), 2 wrong usage or tables.";
+Exit status: 0 done, 1 failed (run it again to resume), 2 wrong usage or tables, 3 done but
+not settled: entries whose events kept changing for 3 rounds (listed; run reconcile).";
 
 fn parse(args: &[String]) -> Result<(Options, f64), String> {
     let mut options = Options {
@@ -54,16 +56,22 @@ fn parse(args: &[String]) -> Result<(Options, f64), String> {
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         let mut value = || rest.next().ok_or(format!("{arg} needs a value"));
-        let number = |text: &String| {
-            text.parse::<f64>()
-                .map_err(|_| format!("{arg}: {text:?} is not a number"))
-        };
         match arg.as_str() {
             "--dry-run" => options.dry_run = true,
-            "--segments" => options.segments = number(value()?)? as u32,
-            "--page-size" => options.page_size = number(value()?)? as i32,
-            "--max-read-units-per-second" => options.max_read_units_per_second = number(value()?)?,
-            "--price-per-million-reads" => price = number(value()?)?,
+            "--segments" => options.segments = integer(arg, value()?, 1, MAX_SEGMENTS)?,
+            "--page-size" => options.page_size = integer(arg, value()?, 1, i32::MAX)?,
+            "--max-read-units-per-second" => {
+                options.max_read_units_per_second = positive_rate(arg, value()?)?
+            }
+            "--price-per-million-reads" => {
+                price = finite(arg, value()?).and_then(|price| {
+                    if price >= 0.0 {
+                        Ok(price)
+                    } else {
+                        Err(format!("{arg}: {price} is negative"))
+                    }
+                })?
+            }
             "--checkpoint" => options.checkpoint = PathBuf::from(value()?),
             other => {
                 return Err(format!(
@@ -72,22 +80,63 @@ fn parse(args: &[String]) -> Result<(Options, f64), String> {
             }
         }
     }
-    if options.segments == 0 || options.page_size <= 0 || options.max_read_units_per_second <= 0.0 {
-        return Err(
-            "--segments, --page-size and --max-read-units-per-second must be positive".into(),
-        );
-    }
     Ok((options, price))
 }
 
-/// Both tables exist with the keys the indexer's rule reads and writes; else what is wrong.
-pub async fn check_tables(client: &Client, names: &[TableName]) -> Result<(), String> {
+/// DynamoDB's largest `TotalSegments` for a parallel Scan.
+pub const MAX_SEGMENTS: u32 = 1_000_000;
+
+/// An option's whole number, within `min..=max`: no fraction, no exponent, no wrap-around.
+pub fn integer<T>(arg: &str, text: &str, min: T, max: T) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    match text.trim().parse::<T>() {
+        Ok(n) if n >= min && n <= max => Ok(n),
+        _ => Err(format!(
+            "{arg}: {text:?} is not a whole number from {min} to {max}"
+        )),
+    }
+}
+
+/// An option's number: finite (no NaN, no infinity).
+pub fn finite(arg: &str, text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() => Ok(n),
+        _ => Err(format!("{arg}: {text:?} is not a finite number")),
+    }
+}
+
+/// A rate option (read units per second): finite and above zero, and at most a million
+/// (whose pauses are microseconds), so that no Duration it divides into overflows.
+pub fn positive_rate(arg: &str, text: &str) -> Result<f64, String> {
+    let n = finite(arg, text)?;
+    if n > 0.0 && n <= 1_000_000.0 {
+        Ok(n)
+    } else {
+        Err(format!(
+            "{arg}: {text:?} is not above 0 and at most 1000000"
+        ))
+    }
+}
+
+/// Both tables exist with the keys the indexer's rule reads and writes: each table's
+/// variable and ARN; else what is wrong.
+pub async fn check_tables(
+    client: &Client,
+    names: &[TableName],
+) -> Result<Vec<(&'static str, String)>, String> {
     let mut problems = Vec::new();
+    let mut arns = Vec::new();
     for table in names {
         let Some(spec) = spec_of(table) else { continue };
         match describe(client, table, table.variable).await {
             Err(finding) => problems.push(format!("{}: {}", finding.subject, finding.text)),
             Ok(description) => {
+                arns.push((
+                    table.variable,
+                    description.table_arn().unwrap_or_default().to_string(),
+                ));
                 let keys = key_problems(
                     description.key_schema(),
                     description.attribute_definitions(),
@@ -106,10 +155,25 @@ pub async fn check_tables(client: &Client, names: &[TableName]) -> Result<(), St
         }
     }
     if problems.is_empty() {
-        Ok(())
+        Ok(arns)
     } else {
         Err(problems.join("\n"))
     }
+}
+
+/// The lines that say which account's tables a run acts on (there is no STS client: each
+/// table's ARN carries its account), printed before it reads an item.
+pub fn describe_arns(arns: &[(&'static str, String)]) -> String {
+    let mut accounts: Vec<&str> = arns
+        .iter()
+        .map(|(_, arn)| arn.split(':').nth(4).unwrap_or("?"))
+        .collect();
+    accounts.dedup();
+    let mut text = format!("account {} (from the tables' ARNs)\n", accounts.join(", "));
+    for (variable, arn) in arns {
+        text.push_str(&format!("{variable:<23} {arn}\n"));
+    }
+    text
 }
 
 pub async fn main(client: &Client, names: &[TableName], args: &[String]) -> ExitCode {
@@ -131,14 +195,17 @@ pub async fn main(client: &Client, names: &[TableName], args: &[String]) -> Exit
         events: name("EVENTS_TABLE"),
         test_events: name("TEST_EVENTS_TABLE"),
     };
-    if let Err(problems) = check_tables(client, names).await {
-        eprintln!(
-            "tracking-ops backfill: nothing read or written, the tables are not as the indexer writes them:\n{problems}"
-        );
-        return ExitCode::from(2);
+    match check_tables(client, names).await {
+        Ok(arns) => eprint!("{}", describe_arns(&arns)),
+        Err(problems) => {
+            eprintln!(
+                "tracking-ops backfill: nothing read or written, the tables are not as the indexer writes them:\n{problems}"
+            );
+            return ExitCode::from(2);
+        }
     }
     if !options.dry_run {
-        match finished(&options.checkpoint, &tables.events, options.segments) {
+        match finished(&options.checkpoint, &tables, options.segments) {
             Ok(true) => {
                 eprintln!(
                     "backfill: {} says this backfill is finished (every segment scanned, nothing \
@@ -212,8 +279,16 @@ pub async fn main(client: &Client, names: &[TableName], args: &[String]) -> Exit
                 },
                 counts.unreadable.load(Ordering::Relaxed),
                 counts.reread.load(Ordering::Relaxed),
-                counts.raced.load(Ordering::Relaxed),
+                counts.changed_meanwhile.load(Ordering::Relaxed),
             );
+            let unsettled = counts.unsettled.load(Ordering::Relaxed);
+            if unsettled > 0 {
+                eprintln!(
+                    "backfill: NOT settled: {unsettled} entries still differ from their events \
+                     (listed above): run `tracking-ops reconcile` once they stop changing"
+                );
+                return ExitCode::from(crate::reconcile::EXIT_UNSETTLED);
+            }
             ExitCode::SUCCESS
         }
         Err(error) => {
@@ -251,4 +326,53 @@ fn line(counts: &Counts, items: i64, started: Instant) -> String {
         "backfill: scanned {scanned} (~{percent:.0} %), indexed {}, {rate:.0} items/s, {eta}   ",
         counts.indexed.load(Ordering::Relaxed)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|a| a.to_string()).collect()
+    }
+
+    #[test]
+    fn numeric_options_are_whole_finite_and_bounded_or_refused() {
+        for bad in [
+            &["--segments", "2.5"][..],
+            &["--segments", "1e9"],
+            &["--segments", "0"],
+            &["--segments", "1000001"],
+            &["--segments", "-1"],
+            &["--page-size", "4294967297"],
+            &["--max-read-units-per-second", "NaN"],
+            &["--max-read-units-per-second", "inf"],
+            &["--max-read-units-per-second", "0"],
+            &["--price-per-million-reads", "-1"],
+            &["--price-per-million-reads", "infinity"],
+        ] {
+            let error = parse(&args(bad)).unwrap_err();
+            assert!(error.starts_with(bad[0]), "{bad:?}: {error}");
+        }
+        let (options, price) = parse(&args(&[
+            "--segments",
+            "1000000",
+            "--page-size",
+            "25",
+            "--max-read-units-per-second",
+            "2.5",
+            "--price-per-million-reads",
+            "0",
+        ]))
+        .unwrap();
+        assert_eq!(
+            (
+                options.segments,
+                options.page_size,
+                options.max_read_units_per_second,
+                price
+            ),
+            (1_000_000, 25, 2.5, 0.0)
+        );
+    }
 }

@@ -11,3 +11,14 @@ pub mod reconcile;
 pub mod reconcile_command;
 pub mod records;
 pub mod settings;
+
+/// The two tables backfill and reconcile act on: the events table they read and the
+/// test-event view they write.
+#[derive(Debug, Clone)]
+pub struct Tables {
+    pub events: String,
+    pub test_events: String,
+}
+
+/// A failed backfill or reconcile run: what failed, for the operator.
+pub type OpsError = Box<dyn std::error::Error + Send + Sync>;

@@ -1,4 +1,4 @@
-//! `tracking-ops [--config-env ENV] [--samconfig FILE] [--region R] <preflight|backfill> …`
+//! `tracking-ops [--config-env ENV] [--samconfig FILE] [--region R] <preflight|backfill|reconcile> …`
 //! (`HELP` below is what an operator reads).
 
 use std::path::PathBuf;
@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use aws_sdk_dynamodb::Client;
 use tracking_ops::preflight::{self, Inputs, OWNER_ADDS_PERMISSION, STACK_ADDS_PERMISSION};
-use tracking_ops::settings::{Profile, describe_target, sdk_config, table_names};
+use tracking_ops::settings::{NO_TABLE_NAME, Profile, describe_target, sdk_config, table_names};
 use tracking_ops::{backfill_command, reconcile_command};
 
 const HELP: &str = "\
@@ -17,7 +17,8 @@ Usage: tracking-ops [--config-env ENV] [--samconfig FILE] [--region REGION] COMM
 Commands:
   preflight   before a deploy onto existing tables: checks each table (keys, indexes, a sample
               of items read as the function reads them), the events stream, the authorizer,
-              the alarm topic and KMS keys; one line per check, beginning with ok, warning,
+              the alarm topic, the certificate, KMS keys, and every parameter for
+              samconfig.toml's placeholders; one line per check, beginning with ok, warning,
               blocker or not checked; exits 1 on any blocker
   backfill    after the first deploy: writes the view's entries of the events already in the
               events table (resumable; try --dry-run first)
@@ -218,12 +219,18 @@ async fn run(global: &Global, command: &str, args: &[String]) -> ExitCode {
             .or_else(|| profile.as_ref()?.parameter(parameter).map(str::to_string))
             .filter(|value| !value.is_empty())
     };
-    let tables: Vec<_> = tracking_ops::settings::all_variables()
-        .into_iter()
-        .filter(|variable| *variable != "TEST_EVENTS_TABLE")
-        .filter_map(|variable| table_names(&[variable], env, profile.as_ref()).ok())
-        .flatten()
-        .collect();
+    // A table neither source names is one the stack creates; two names for one are refused.
+    let mut tables = Vec::new();
+    for variable in tracking_ops::settings::all_variables() {
+        if variable == "TEST_EVENTS_TABLE" {
+            continue;
+        }
+        match table_names(&[variable], env, profile.as_ref()) {
+            Ok(names) => tables.extend(names),
+            Err(message) if message.starts_with(NO_TABLE_NAME) => {}
+            Err(message) => return usage(&message),
+        }
+    }
     let permission = option("--authorizer-permission", "AuthorizerInvokePermission")
         .unwrap_or_else(|| STACK_ADDS_PERMISSION.to_string());
     if permission != STACK_ADDS_PERMISSION && permission != OWNER_ADDS_PERMISSION {
@@ -236,7 +243,26 @@ async fn run(global: &Global, command: &str, args: &[String]) -> ExitCode {
         Some(Ok(n)) if n > 0 => n,
         Some(_) => return usage("--sample needs a positive number"),
     };
+    // What the deploy will be given: the profile's parameters, this command's options in place
+    // of theirs (the placeholder rule reads every one).
+    let mut parameters = profile
+        .as_ref()
+        .map(|p| p.parameters.clone())
+        .unwrap_or_default();
+    for (flag, parameter) in [
+        ("--stream-arn", "ExistingEventsStreamArn"),
+        ("--authorizer-arn", "SessionAuthorizerFunctionArn"),
+        ("--authorizer-permission", "AuthorizerInvokePermission"),
+        ("--alarm-topic-arn", "AlarmTopicArn"),
+        ("--kms-key-arn", "KmsKeyArn"),
+    ] {
+        if let Some(value) = option(flag, parameter) {
+            parameters.insert(parameter.to_string(), value);
+        }
+    }
+    parameters.retain(|_, value| !value.is_empty());
     let inputs = Inputs {
+        parameters,
         tables,
         region: region.clone(),
         stream_arn: option("--stream-arn", "ExistingEventsStreamArn"),

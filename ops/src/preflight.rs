@@ -81,10 +81,22 @@ pub struct Inputs {
     pub sample_size: i32,
     /// The `Environment` parameter (`dev`, `prod`), when known.
     pub environment: Option<String>,
+    /// Every parameter the deploy will be given, `Name` to value: the profile's
+    /// `parameter_overrides`, with this command's options in place of theirs.
+    pub parameters: BTreeMap<String, String>,
 }
 
-/// The account samconfig.toml's example ARNs use: a value still holding it was never edited.
-pub const PLACEHOLDER_ACCOUNT: &str = "123456789012";
+/// What marks samconfig.toml's example values, so that a value holding one was never edited:
+/// the example account of its ARNs, the `EXAMPLE` of its ids (the hosted zone), the reserved
+/// example domain (RFC 2606) of its origin and host name, and the `<…>` of a value to fill in.
+pub const PLACEHOLDER_MARKS: [&str; 4] = ["123456789012", "EXAMPLE", "example.com", "<"];
+
+/// The placeholder mark `value` holds, if any.
+pub fn placeholder_mark(value: &str) -> Option<&'static str> {
+    PLACEHOLDER_MARKS
+        .into_iter()
+        .find(|mark| value.contains(mark))
+}
 
 /// Every check, in the order they are printed.
 pub async fn run(client: &Client, inputs: &Inputs) -> Vec<Finding> {
@@ -103,17 +115,8 @@ pub async fn run(client: &Client, inputs: &Inputs) -> Vec<Finding> {
             text: "no existing table given: the stack creates all five, nothing to check".into(),
         });
     }
-    if let Some(arn) = inputs.stream_arn.as_deref()
-        && arn_field(arn, 4).as_deref() == Some(PLACEHOLDER_ACCOUNT)
-    {
-        findings.push(Finding {
-            verdict: Verdict::Blocker,
-            subject: format!("events stream {arn}"),
-            text: "the samconfig.toml placeholder (account 123456789012): put the events table's \
-                   LatestStreamArn in ExistingEventsStreamArn"
-                .into(),
-        });
-    }
+    check_placeholders(inputs, &mut findings);
+    check_certificate(inputs, &mut findings);
     check_authorizer(inputs, account.as_deref(), &mut findings);
     check_alarm_topic(inputs, &mut findings);
     check_kms_key(inputs, &mut findings);
@@ -446,18 +449,41 @@ async fn check_sample(client: &Client, table: &TableName, subject: &str, size: i
     let mut broken: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut doubtful: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for item in &items {
-        let id = ["id", "workspaceId"]
-            .iter()
-            .find_map(|name| item.get(*name))
-            .map(|value| match value {
-                AttributeValue::N(text) | AttributeValue::S(text) => text.clone(),
-                other => format!("{other:?}"),
-            })
-            .unwrap_or_default();
+        let id = item_id(item);
         match decode_sample(table.variable, item) {
             Decoded::Fine => {}
             Decoded::Broken(why) => broken.entry(why).or_default().push(id),
             Decoded::Doubtful(why) => doubtful.entry(why).or_default().push(id),
+        }
+    }
+    // The mapping's filter needs `test` and `type` on a record (template.yaml's
+    // FilterCriteria). An item without them is dropped: fine for a live event, whose writer
+    // may omit `test`; but a sample where no item has one is a writer that never stores it,
+    // and the view would stay empty: a blocker. Some items without one: a warning.
+    if table.variable == "EVENTS_TABLE" {
+        for attribute in ["test", "type"] {
+            let without: Vec<String> = items
+                .iter()
+                .filter(|item| !item.contains_key(attribute))
+                .map(item_id)
+                .collect();
+            if without.len() == items.len() {
+                broken.insert(
+                    format!(
+                        "no sampled item has `{attribute}`: the indexer's filter drops every \
+                         record without it and the view stays empty"
+                    ),
+                    without,
+                );
+            } else if !without.is_empty() {
+                doubtful.insert(
+                    format!(
+                        "no `{attribute}`: the indexer's filter drops the record (right for a \
+                         live event; a test one would never show)"
+                    ),
+                    without,
+                );
+            }
         }
     }
     let count = |map: &BTreeMap<String, Vec<String>>| map.values().map(Vec::len).sum::<usize>();
@@ -507,6 +533,18 @@ async fn check_sample(client: &Client, table: &TableName, subject: &str, size: i
             ),
         }
     }
+}
+
+/// How a sampled item is named in a finding: its `id`, or a membership's `workspaceId`.
+fn item_id(item: &std::collections::HashMap<String, AttributeValue>) -> String {
+    ["id", "workspaceId"]
+        .iter()
+        .find_map(|name| item.get(*name))
+        .map(|value| match value {
+            AttributeValue::N(text) | AttributeValue::S(text) => text.clone(),
+            other => format!("{other:?}"),
+        })
+        .unwrap_or_default()
 }
 
 fn check_stream(
@@ -587,6 +625,76 @@ fn check_stream(
     }
 }
 
+/// One rule for every parameter: a value still holding a placeholder mark was never edited.
+fn check_placeholders(inputs: &Inputs, findings: &mut Vec<Finding>) {
+    for (name, value) in &inputs.parameters {
+        if let Some(mark) = placeholder_mark(value) {
+            findings.push(Finding {
+                verdict: Verdict::Blocker,
+                subject: format!("{name} {value}"),
+                text: format!(
+                    "a samconfig.toml placeholder (it holds {mark:?}): put your value in {name}"
+                ),
+            });
+        }
+    }
+}
+
+/// The custom domain's certificate: API Gateway takes a regional domain's ACM certificate
+/// from the API's own region only. Its region is in its ARN; whether it is issued and
+/// covers the name only ACM can say.
+fn check_certificate(inputs: &Inputs, findings: &mut Vec<Finding>) {
+    let Some(arn) = inputs
+        .parameters
+        .get("ApiCertificateArn")
+        .filter(|arn| !arn.is_empty())
+    else {
+        return;
+    };
+    let subject = format!("certificate {arn}");
+    let service = arn_field(arn, 2);
+    let region = arn_field(arn, 3);
+    if service.as_deref() != Some("acm") {
+        findings.push(Finding {
+            verdict: Verdict::Blocker,
+            subject: subject.clone(),
+            text: "not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"
+                .into(),
+        });
+    } else if region.as_deref() != Some(inputs.region.as_str()) {
+        findings.push(Finding {
+            verdict: Verdict::Blocker,
+            subject: subject.clone(),
+            text: format!(
+                "in region {}, the stack in {}: a regional custom domain takes a certificate of \
+                 its own region only; request or import it in {}",
+                region.unwrap_or_default(),
+                inputs.region,
+                inputs.region
+            ),
+        });
+    } else {
+        findings.push(Finding {
+            verdict: Verdict::Ok,
+            subject: subject.clone(),
+            text: format!("in the stack's region {}", inputs.region),
+        });
+    }
+    findings.push(Finding {
+        verdict: Verdict::NotChecked,
+        subject: format!("{subject} issued for the API's name"),
+        text: format!(
+            "this command reads DynamoDB only: `aws acm describe-certificate --certificate-arn {arn}` \
+             must show Status ISSUED and {} among its names",
+            inputs
+                .parameters
+                .get("ApiDomainName")
+                .map(String::as_str)
+                .unwrap_or("ApiDomainName")
+        ),
+    });
+}
+
 fn check_authorizer(inputs: &Inputs, account: Option<&str>, findings: &mut Vec<Finding>) {
     let Some(arn) = inputs.authorizer_arn.as_deref() else {
         findings.push(Finding {
@@ -598,13 +706,6 @@ fn check_authorizer(inputs: &Inputs, account: Option<&str>, findings: &mut Vec<F
         return;
     };
     let subject = format!("authorizer {arn}");
-    if arn_field(arn, 4).as_deref() == Some(PLACEHOLDER_ACCOUNT) {
-        findings.push(Finding {
-            verdict: Verdict::Blocker,
-            subject: subject.clone(),
-            text: "the samconfig.toml placeholder (account 123456789012): put the dashboard's authorizer's ARN".into(),
-        });
-    }
     let its_account = arn_field(arn, 4);
     let its_region = arn_field(arn, 3);
     if its_region.as_deref() != Some(inputs.region.as_str()) {
@@ -618,9 +719,10 @@ fn check_authorizer(inputs: &Inputs, account: Option<&str>, findings: &mut Vec<F
             ),
         });
     }
+    // None: the stack's account is unknown (no existing table was described, its ARN carries it).
     let other_account = match (its_account.as_deref(), account) {
-        (Some(its), Some(ours)) => its != ours,
-        _ => false,
+        (Some(its), Some(ours)) => Some(its != ours),
+        _ => None,
     };
     let add_permission = format!(
         "aws lambda add-permission --function-name {arn} --statement-id <stack>-authorizer \
@@ -630,7 +732,7 @@ fn check_authorizer(inputs: &Inputs, account: Option<&str>, findings: &mut Vec<F
         account.unwrap_or("<account>")
     );
     let finding = match (inputs.authorizer_permission.as_str(), other_account) {
-        (STACK_ADDS_PERMISSION, true) => Finding {
+        (STACK_ADDS_PERMISSION, Some(true)) => Finding {
             verdict: Verdict::Blocker,
             subject: subject.clone(),
             text: format!(
@@ -641,7 +743,18 @@ fn check_authorizer(inputs: &Inputs, account: Option<&str>, findings: &mut Vec<F
                 account.unwrap_or_default()
             ),
         },
-        (STACK_ADDS_PERMISSION, false) => Finding {
+        (STACK_ADDS_PERMISSION, None) => Finding {
+            verdict: Verdict::NotChecked,
+            subject: subject.clone(),
+            text: format!(
+                "whether it is in the stack's account: the account is read from an existing \
+                 table's ARN and no table was described. The stack adds its invoke permission \
+                 (AuthorizerInvokePermission=stack), which fails if the authorizer is in another \
+                 account: compare its account, {}, with `aws sts get-caller-identity`'s",
+                its_account.unwrap_or_default()
+            ),
+        },
+        (STACK_ADDS_PERMISSION, Some(false)) => Finding {
             verdict: Verdict::Ok,
             subject: subject.clone(),
             text: "the stack adds its invoke permission (AuthorizerInvokePermission=stack): the \
@@ -688,14 +801,6 @@ fn check_alarm_topic(inputs: &Inputs, findings: &mut Vec<Finding>) {
         return;
     };
     let subject = format!("alarm topic {arn}");
-    if arn_field(arn, 4).as_deref() == Some(PLACEHOLDER_ACCOUNT) {
-        findings.push(Finding {
-            verdict: Verdict::Blocker,
-            subject: subject.clone(),
-            text: "the samconfig.toml placeholder (account 123456789012): put your topic's ARN"
-                .into(),
-        });
-    }
     let region = arn_field(arn, 3);
     if region.as_deref() != Some(inputs.region.as_str()) {
         findings.push(Finding {
@@ -738,5 +843,101 @@ fn check_kms_key(inputs: &Inputs, findings: &mut Vec<Finding>) {
                 inputs.region
             ),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs(parameters: &[(&str, &str)]) -> Inputs {
+        Inputs {
+            region: "eu-west-1".into(),
+            authorizer_permission: STACK_ADDS_PERMISSION.into(),
+            authorizer_arn: Some(
+                "arn:aws:lambda:eu-west-1:111122223333:function:authorizer".into(),
+            ),
+            parameters: parameters
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
+            ..Inputs::default()
+        }
+    }
+
+    fn verdicts(findings: &[Finding], subject: &str) -> Vec<Verdict> {
+        findings
+            .iter()
+            .filter(|f| f.subject.starts_with(subject))
+            .map(|f| f.verdict)
+            .collect()
+    }
+
+    #[test]
+    fn every_parameter_holding_a_placeholder_is_a_blocker_and_no_other() {
+        let inputs = inputs(&[
+            ("ApiHostedZoneId", "Z0123456789EXAMPLE"),
+            (
+                "AlarmTopicArn",
+                "arn:aws:sns:eu-west-1:123456789012:<your-topic>",
+            ),
+            ("DashboardOrigin", "https://dashboard.example.com"),
+            ("ApiDomainName", "api.tracking.acme.io"),
+            ("LogRetentionInDays", "90"),
+        ]);
+        let mut findings = Vec::new();
+        check_placeholders(&inputs, &mut findings);
+        let named: Vec<&str> = findings
+            .iter()
+            .inspect(|f| assert_eq!(f.verdict, Verdict::Blocker, "{f}"))
+            .map(|f| f.subject.split(' ').next().unwrap())
+            .collect();
+        assert_eq!(
+            named,
+            ["AlarmTopicArn", "ApiHostedZoneId", "DashboardOrigin"]
+        );
+    }
+
+    #[test]
+    fn a_certificate_of_another_region_or_service_is_a_blocker() {
+        let check = |arn: &str| {
+            let mut findings = Vec::new();
+            check_certificate(&inputs(&[("ApiCertificateArn", arn)]), &mut findings);
+            verdicts(&findings, "certificate")
+        };
+        assert_eq!(
+            check("arn:aws:acm:eu-west-1:111122223333:certificate/abc"),
+            [Verdict::Ok, Verdict::NotChecked]
+        );
+        assert_eq!(
+            check("arn:aws:acm:us-east-1:111122223333:certificate/abc"),
+            [Verdict::Blocker, Verdict::NotChecked]
+        );
+        assert_eq!(
+            check("arn:aws:iam::111122223333:server-certificate/abc"),
+            [Verdict::Blocker, Verdict::NotChecked]
+        );
+        let mut none = Vec::new();
+        check_certificate(&inputs(&[]), &mut none);
+        assert!(none.is_empty(), "{none:?}");
+    }
+
+    #[test]
+    fn the_authorizers_account_is_not_checked_when_the_stacks_is_unknown() {
+        let inputs = inputs(&[]);
+        let check = |account: Option<&str>| {
+            let mut findings = Vec::new();
+            check_authorizer(&inputs, account, &mut findings);
+            findings
+        };
+        let unknown = check(None);
+        assert_eq!(unknown[0].verdict, Verdict::NotChecked, "{}", unknown[0]);
+        assert!(
+            unknown[0].text.contains("no table was described"),
+            "{}",
+            unknown[0]
+        );
+        assert_eq!(check(Some("111122223333"))[0].verdict, Verdict::Ok);
+        assert_eq!(check(Some("444455556666"))[0].verdict, Verdict::Blocker);
     }
 }

@@ -22,17 +22,29 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnConsumedCapacity};
 use test_event_indexer::view::{Item, ViewEntry, view_entry};
 
-use crate::backfill::{
-    BackfillError, Budget, GET_BATCH, PROJECTION, Tables, delete, projection_names, put, write,
-};
+use crate::backfill::{Budget, GET_BATCH, PROJECTION, delete, projection_names, put, write};
+use crate::{OpsError, Tables};
 
 /// Decisions re-made after the writes, at most: a source that keeps changing
 /// under the run is left to the indexer (its stream records come after our writes).
 pub const ROUNDS: usize = 3;
 
+/// A run that would delete more than this share of the view's entries (and more than
+/// `DELETE_GUARD_MINIMUM` of them) is refused unless forced: every entry an orphan is what
+/// a wrong events table (another `id (N)` table, another account's) looks like.
+pub const DELETE_GUARD_SHARE: f64 = 0.5;
+pub const DELETE_GUARD_MINIMUM: usize = 10;
+
+/// Whether deleting `deletes` of `entries` view entries is refused without `--force`.
+pub fn too_many_deletes(deletes: usize, entries: usize) -> bool {
+    deletes > DELETE_GUARD_MINIMUM && deletes as f64 > DELETE_GUARD_SHARE * entries as f64
+}
+
 #[derive(Debug, Clone)]
 pub struct Options {
     pub dry_run: bool,
+    /// Apply the repairs even when `too_many_deletes` says they look like a wrong table.
+    pub force: bool,
     pub max_read_units_per_second: f64,
     /// Keys of each kind of drift printed as examples.
     pub sample: usize,
@@ -104,6 +116,23 @@ pub struct Report {
     pub put: usize,
     /// Rounds of re-reading after the writes.
     pub rounds: usize,
+    /// Fixes still needed after `ROUNDS` rounds (`Settled::open`).
+    pub open: Vec<(AttributeValue, Fix)>,
+    /// Entries of the view read.
+    pub entries: usize,
+    /// The repairs were not applied: they would delete too many entries (`too_many_deletes`)
+    /// and the run was not forced.
+    pub refused: bool,
+}
+
+impl Report {
+    /// The view entries the drift found deletes (orphans and moved entries' old keys).
+    pub fn deletes(&self) -> usize {
+        self.drift_with_ids
+            .iter()
+            .filter(|(_, fix)| matches!(fix, Fix::Orphan { .. } | Fix::Moved { .. }))
+            .count()
+    }
 }
 
 /// The repair an entry needs, if any: `source` is its event as read now (None: gone).
@@ -127,7 +156,7 @@ pub async fn run(
     tables: &Tables,
     options: &Options,
     counts: &Counts,
-) -> Result<Report, BackfillError> {
+) -> Result<Report, OpsError> {
     let budget = Budget::new(options.max_read_units_per_second);
     let mut report = Report::default();
     let mut start = None;
@@ -151,6 +180,7 @@ pub async fn run(
             .fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
         budget.spend(units).await;
         let entries = page.items.unwrap_or_default();
+        report.entries += entries.len();
         counts
             .entries
             .fetch_add(entries.len() as u64, Ordering::Relaxed);
@@ -181,13 +211,24 @@ pub async fn run(
     if options.dry_run || report.drift_with_ids.is_empty() {
         return Ok(report);
     }
+    if !options.force && too_many_deletes(report.deletes(), report.entries) {
+        report.refused = true;
+        return Ok(report);
+    }
 
-    let (deleted, put, rounds, units) =
-        settle(client, tables, report.drift_with_ids.clone(), counts).await?;
-    budget.spend(units).await;
-    report.deleted = deleted;
-    report.put = put;
-    report.rounds = rounds;
+    let settled = settle(
+        client,
+        tables,
+        report.drift_with_ids.clone(),
+        counts,
+        ROUNDS,
+    )
+    .await?;
+    budget.spend(settled.units).await;
+    report.deleted = settled.deleted;
+    report.put = settled.put;
+    report.rounds = settled.rounds;
+    report.open = settled.open;
     Ok(report)
 }
 
@@ -199,7 +240,7 @@ pub async fn decide_held(
     tables: &Tables,
     held: &[(AttributeValue, Option<Item>)],
     counts: &Counts,
-) -> Result<(Vec<(AttributeValue, Fix)>, f64), BackfillError> {
+) -> Result<(Vec<(AttributeValue, Fix)>, f64), OpsError> {
     let (sources, units) = read_sources(
         client,
         &tables.events,
@@ -224,17 +265,34 @@ pub async fn decide_held(
     Ok((fixes, units))
 }
 
+/// What `settle` did, and what it left open.
+#[derive(Debug, Default)]
+pub struct Settled {
+    pub deleted: usize,
+    pub put: usize,
+    pub rounds: usize,
+    /// Read units spent.
+    pub units: f64,
+    /// The fixes still needed after the last round (their sources kept changing): not
+    /// applied; the run reports them and exits `EXIT_UNSETTLED`.
+    pub open: Vec<(AttributeValue, Fix)>,
+}
+
+/// The exit status of a reconcile or backfill that left fixes open after `ROUNDS` rounds.
+pub const EXIT_UNSETTLED: u8 = 3;
+
 /// Applies `fixes`, then reads the sources written for again and decides again, until
-/// nothing changes (at most `ROUNDS` rounds), with no pause between a read and its
-/// writes. Returns (deletes, puts, rounds, read units spent).
+/// nothing changes or `max_rounds` rounds (callers give `ROUNDS`) are done. Between the
+/// re-read of a round and the writes of the next there is no pause.
 pub async fn settle(
     client: &Client,
     tables: &Tables,
     mut fixes: Vec<(AttributeValue, Fix)>,
     counts: &Counts,
-) -> Result<(usize, usize, usize, f64), BackfillError> {
+    max_rounds: usize,
+) -> Result<Settled, OpsError> {
     let (mut deleted, mut put, mut rounds, mut units) = (0, 0, 0, 0.0);
-    while !fixes.is_empty() && rounds < ROUNDS {
+    while !fixes.is_empty() && rounds < max_rounds {
         rounds += 1;
         let just_fixes: Vec<Fix> = fixes.iter().map(|(_, fix)| fix.clone()).collect();
         deleted += apply(client, &tables.test_events, &just_fixes, Kind::Deletes).await?;
@@ -247,7 +305,13 @@ pub async fn settle(
         units += spent;
         fixes = again;
     }
-    Ok((deleted, put, rounds, units))
+    Ok(Settled {
+        deleted,
+        put,
+        rounds,
+        units,
+        open: fixes,
+    })
 }
 
 #[derive(Clone, Copy)]
@@ -258,12 +322,7 @@ enum Kind {
 
 /// The deletes of `fixes`, or their puts (deletes first: a moved entry's new key
 /// may be another fix's old one). Returns how many writes it made.
-async fn apply(
-    client: &Client,
-    view: &str,
-    fixes: &[Fix],
-    kind: Kind,
-) -> Result<usize, BackfillError> {
+async fn apply(client: &Client, view: &str, fixes: &[Fix], kind: Kind) -> Result<usize, OpsError> {
     let requests = fixes
         .iter()
         .filter_map(|fix| match (kind, fix) {
@@ -283,14 +342,17 @@ async fn apply(
 }
 
 /// The events of these ids, read consistently: `id → Some(item)`, or `None` when gone.
-/// It never waits for the read budget: a caller spends the units after acting on what it
-/// read, so no pause falls between a read and the writes decided from it.
+/// It never waits for the read budget; the caller spends the units. In `settle` (and the
+/// backfill's settling) that is after the writes, so no pause falls between a re-read and
+/// the writes decided from it. `run`'s first decisions are older: it pauses after each
+/// page's reads and writes only after the whole scan, which is why `settle` reads every
+/// source it wrote for again and decides again.
 async fn read_sources(
     client: &Client,
     events: &str,
     ids: impl Iterator<Item = AttributeValue>,
     counts: &Counts,
-) -> Result<(HashMap<String, Option<Item>>, f64), BackfillError> {
+) -> Result<(HashMap<String, Option<Item>>, f64), OpsError> {
     let mut spent = 0.0;
     let mut found: HashMap<String, Option<Item>> = HashMap::new();
     let mut keys: Vec<Item> = Vec::new();

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 
-use crate::backfill::Tables;
-use crate::backfill_command::check_tables;
-use crate::reconcile::{Counts, Options, run};
+use crate::Tables;
+use crate::backfill_command::{check_tables, describe_arns, integer, positive_rate};
+use crate::reconcile::{Counts, EXIT_UNSETTLED, Options, run};
 use crate::settings::TableName;
 
 pub const HELP: &str = "\
@@ -33,31 +33,33 @@ Tables (required, no defaults):
 
 Options:
   --dry-run                       report the drift (counts, example keys), change nothing
+  --force                         repair even when more than half of the view's entries (and
+                                  more than 10) would be deleted: without it such a run is
+                                  refused, since a wrong EVENTS_TABLE makes every entry an orphan
   --max-read-units-per-second R   default 100
   --sample N                      example keys printed per kind (default 10)
 
-Exit status: 0 no drift (or repaired), 1 drift found by --dry-run or a failed run,
-2 wrong usage or tables.";
+Exit status: 0 no drift (or repaired), 1 drift found by --dry-run, a refused or a failed run,
+2 wrong usage or tables, 3 not settled: entries still differing from their events after 3
+rounds (listed; run it again).";
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
         dry_run: false,
+        force: false,
         max_read_units_per_second: 100.0,
         sample: 10,
     };
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         let mut value = || rest.next().ok_or(format!("{arg} needs a value"));
-        let number = |text: &String| {
-            text.parse::<f64>()
-                .ok()
-                .filter(|n| *n > 0.0)
-                .ok_or(format!("{arg}: {text:?} is not a positive number"))
-        };
         match arg.as_str() {
             "--dry-run" => options.dry_run = true,
-            "--max-read-units-per-second" => options.max_read_units_per_second = number(value()?)?,
-            "--sample" => options.sample = number(value()?)? as usize,
+            "--force" => options.force = true,
+            "--max-read-units-per-second" => {
+                options.max_read_units_per_second = positive_rate(arg, value()?)?
+            }
+            "--sample" => options.sample = integer(arg, value()?, 0, usize::MAX)?,
             other => {
                 return Err(format!(
                     "unknown option {other:?} (tracking-ops reconcile --help)"
@@ -76,11 +78,14 @@ pub async fn main(client: &Client, names: &[TableName], args: &[String]) -> Exit
             return ExitCode::from(2);
         }
     };
-    if let Err(problems) = check_tables(client, names).await {
-        eprintln!(
-            "tracking-ops reconcile: nothing read or written, the tables are not as the indexer writes them:\n{problems}"
-        );
-        return ExitCode::from(2);
+    match check_tables(client, names).await {
+        Ok(arns) => eprint!("{}", describe_arns(&arns)),
+        Err(problems) => {
+            eprintln!(
+                "tracking-ops reconcile: nothing read or written, the tables are not as the indexer writes them:\n{problems}"
+            );
+            return ExitCode::from(2);
+        }
     }
     let name = |variable: &str| {
         names
@@ -135,13 +140,36 @@ pub async fn main(client: &Client, names: &[TableName], args: &[String]) -> Exit
         entries as f64 / seconds.max(0.001),
         drift.len(),
     );
-    if options.dry_run {
+    if report.refused {
+        println!(
+            "{summary}; refused, nothing changed: {} of the {} entries would be deleted, what a \
+             wrong EVENTS_TABLE (or account) looks like. Check the tables and account above, \
+             then run again with --force if they are right",
+            report.deletes(),
+            report.entries
+        );
+        ExitCode::FAILURE
+    } else if options.dry_run {
         println!("{summary} (dry run: nothing changed)");
         if drift.is_empty() {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE
         }
+    } else if !report.open.is_empty() {
+        println!(
+            "{summary}; {} deleted, {} put in {} round(s), NOT settled: {} entries still differ \
+             from their events (they kept changing under the run; the indexer's records for them \
+             follow, or run reconcile again):",
+            report.deleted,
+            report.put,
+            report.rounds,
+            report.open.len()
+        );
+        for (_, fix) in &report.open {
+            println!("  {} {}", fix.kind(), fix.shown_key());
+        }
+        ExitCode::from(EXIT_UNSETTLED)
     } else {
         println!(
             "{summary}; {} deleted, {} put, settled in {} round(s)",

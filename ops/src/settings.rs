@@ -106,6 +106,9 @@ impl Profile {
     }
 }
 
+/// How `table_names`' error for a name neither source gives begins.
+pub const NO_TABLE_NAME: &str = "no table name for";
+
 /// A table a subcommand acts on: its variable, its name, and where the name came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableName {
@@ -115,8 +118,10 @@ pub struct TableName {
 }
 
 /// The names of `variables` (among `TABLE_VARIABLES`), each from its environment
-/// variable (`lookup`) or else the profile's `Existing…Table` parameter. There is
-/// no default: a missing name is an error that says how to give it.
+/// variable (`lookup`) or the profile's `Existing…Table` parameter. When both give a
+/// name and the names differ, that is an error: neither an exported variable left over
+/// from another session nor an explicit `--config-env` silently wins over the other.
+/// There is no default: a missing name is an error that says how to give it.
 pub fn table_names(
     variables: &[&'static str],
     lookup: impl Fn(&str) -> Option<String>,
@@ -124,6 +129,7 @@ pub fn table_names(
 ) -> Result<Vec<TableName>, String> {
     let mut names = Vec::new();
     let mut missing = Vec::new();
+    let mut conflicts = Vec::new();
     for &variable in variables {
         let parameter = TABLE_PARAMETERS
             .iter()
@@ -136,6 +142,13 @@ pub fn table_names(
             Some((value.to_string(), format!("{} {parameter}", profile.label)))
         });
         match (from_env, from_profile) {
+            (Some(name), Some((other, source))) if name.trim() != other => {
+                conflicts.push(format!(
+                    "{variable} is {:?} in the environment and {other:?} in {source} (unset \
+                     {variable}, or drop --config-env)",
+                    name.trim()
+                ));
+            }
             (Some(name), _) => names.push(TableName {
                 variable,
                 name: name.trim().to_string(),
@@ -154,10 +167,12 @@ pub fn table_names(
             }),
         }
     }
-    if missing.is_empty() {
+    if !conflicts.is_empty() {
+        Err(format!("two names for one table: {}", conflicts.join("; ")))
+    } else if missing.is_empty() {
         Ok(names)
     } else {
-        Err(format!("no table name for {}", missing.join("; ")))
+        Err(format!("{NO_TABLE_NAME} {}", missing.join("; ")))
     }
 }
 
@@ -226,8 +241,21 @@ parameter_overrides = "Environment=dev ExistingEventsTable=\"dev-events\""
     }
 
     #[test]
-    fn the_environment_wins_the_profile_fills_in_and_nothing_defaults() {
+    fn either_source_gives_a_name_two_different_names_are_refused_and_nothing_defaults() {
         let prod = Profile::parse(SAMCONFIG, "prod", "samconfig.toml").unwrap();
+        // Both give EVENTS_TABLE: the same name is that name, another is an error naming both.
+        let same = |name: &str| (name == "EVENTS_TABLE").then(|| "tracking-events".to_string());
+        let names = table_names(&["EVENTS_TABLE"], same, Some(&prod)).unwrap();
+        assert_eq!(names[0].name, "tracking-events");
+        let other = |name: &str| (name == "EVENTS_TABLE").then(|| "dev-events".to_string());
+        let error = table_names(&["EVENTS_TABLE"], other, Some(&prod)).unwrap_err();
+        assert!(
+            error.contains("\"dev-events\" in the environment")
+                && error
+                    .contains("\"tracking-events\" in samconfig.toml [prod] ExistingEventsTable"),
+            "{error}"
+        );
+
         let env = |name: &str| (name == "TEST_EVENTS_TABLE").then(|| "view".to_string());
         let names = table_names(&["EVENTS_TABLE", "TEST_EVENTS_TABLE"], env, Some(&prod)).unwrap();
         assert_eq!(names[0].name, "tracking-events");

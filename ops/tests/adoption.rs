@@ -37,6 +37,7 @@ enum Variant {
     ProgramsKeyIsAString,
     NoProgramStatusIndex,
     TestStoredAsANumber,
+    EventsWithoutTest,
     StreamNewImageOnly,
 }
 
@@ -269,7 +270,11 @@ async fn owners_tables(client: &Client, tables: &TableNames, variant: Variant) {
         } else {
             AttributeValue::Bool(test)
         };
-        put(client, &tables.events, event(id, kind, test)).await;
+        let mut event = event(id, kind, test);
+        if variant == Variant::EventsWithoutTest {
+            event.remove("test");
+        }
+        put(client, &tables.events, event).await;
     }
 }
 
@@ -317,7 +322,7 @@ fn preflight(tables: &TableNames, stream: Option<&str>) -> Output {
     command.output().unwrap()
 }
 
-fn stdout(output: &Output) -> String {
+fn output_text(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
 }
 
@@ -338,7 +343,7 @@ async fn status(client: &Client, tables: &TableNames) -> Value {
     serde_json::to_value(document).unwrap()
 }
 
-fn test_event_ids(status: &Value, kind: &str) -> (u64, Value) {
+fn test_event_count_and_latest_id(status: &Value, kind: &str) -> (u64, Value) {
     let stats = &status["statistics"][kind];
     (
         stats["testEventCount"].as_u64().unwrap(),
@@ -355,7 +360,7 @@ async fn the_adoption_in_the_docs_order_ends_with_the_right_status() {
 
     // 1. Preflight: everything is as the function reads it but the stream, which is off.
     let output = preflight(&tables, None);
-    let text = stdout(&output);
+    let text = output_text(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
     let found = blockers(&text);
     assert_eq!(found.len(), 1, "{text}");
@@ -388,7 +393,7 @@ async fn the_adoption_in_the_docs_order_ends_with_the_right_status() {
         .unwrap();
     let arn = stream_arn(&client, &tables.events).await.unwrap();
     let output = preflight(&tables, Some(&arn));
-    let text = stdout(&output);
+    let text = output_text(&output);
     println!("{text}");
     assert_eq!(output.status.code(), Some(0), "{text}");
     assert!(blockers(&text).is_empty(), "{text}");
@@ -415,13 +420,13 @@ async fn the_adoption_in_the_docs_order_ends_with_the_right_status() {
     )
     .await;
     let indexed = eventually(Duration::from_secs(15), || async {
-        test_event_ids(&status(&client, &tables).await, "referrals").0 == 1
+        test_event_count_and_latest_id(&status(&client, &tables).await, "referrals").0 == 1
     })
     .await;
     assert!(indexed, "{}", status(&client, &tables).await);
     // The events from before the stream are not in the view yet.
     assert_eq!(
-        test_event_ids(&status(&client, &tables).await, "pageview").0,
+        test_event_count_and_latest_id(&status(&client, &tables).await, "pageview").0,
         0
     );
 
@@ -431,18 +436,18 @@ async fn the_adoption_in_the_docs_order_ends_with_the_right_status() {
         .args(["backfill", "--checkpoint", checkpoint.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", stdout(&output));
+    assert!(output.status.success(), "{}", output_text(&output));
     indexer.stop();
 
     // 5. The status: two test clicks (102 the latest), two test leads (110 the latest).
     let status = status(&client, &tables).await;
     assert_eq!(
-        test_event_ids(&status, "pageview"),
+        test_event_count_and_latest_id(&status, "pageview"),
         (2, json!(102)),
         "{status}"
     );
     assert_eq!(
-        test_event_ids(&status, "referrals"),
+        test_event_count_and_latest_id(&status, "referrals"),
         (2, json!(110)),
         "{status}"
     );
@@ -478,6 +483,12 @@ async fn each_broken_variant_is_a_blocker_that_names_the_table_the_check_and_the
             "`test` is stored as N",
         ),
         (
+            Variant::EventsWithoutTest,
+            "events table",
+            "sample",
+            "no sampled item has `test`",
+        ),
+        (
             Variant::StreamNewImageOnly,
             "events table",
             "stream",
@@ -504,7 +515,7 @@ async fn each_broken_variant_is_a_blocker_that_names_the_table_the_check_and_the
         }
         let arn = stream_arn(&client, &tables.events).await;
         let output = preflight(&tables, arn.as_deref());
-        let text = stdout(&output);
+        let text = output_text(&output);
         assert_eq!(output.status.code(), Some(1), "{variant:?}: {text}");
         let found = blockers(&text);
         assert_eq!(found.len(), 1, "{variant:?}: {text}");
@@ -524,9 +535,10 @@ async fn each_broken_variant_is_a_blocker_that_names_the_table_the_check_and_the
     }
 }
 
-/// The prod profile as shipped (placeholder ARNs, no alarm topic) is refused by preflight
-/// before any deploy: each placeholder and the missing topic is a blocker, and the tables it
-/// names, which this account does not have, are named too.
+/// The prod profile as shipped (placeholder values, no alarm topic) is refused by preflight
+/// before any deploy: each placeholder (every parameter still holding one, the custom domain's
+/// included) and the missing topic is a blocker, and the tables it names, which this account
+/// does not have, are named too; the certificate's region, in its ARN, is the stack's.
 #[test]
 fn the_shipped_prod_profile_is_refused_with_its_placeholders_named() {
     let samconfig = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samconfig.toml");
@@ -540,13 +552,17 @@ fn the_shipped_prod_profile_is_refused_with_its_placeholders_named() {
         .args(["--config-env", "prod", "preflight"])
         .output()
         .unwrap();
-    let text = stdout(&output);
+    let text = output_text(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
     assert!(text.starts_with("region eu-west-1 ("), "{text}");
     let found = blockers(&text);
     for expected in [
-        "blocker     events stream arn:aws:dynamodb:eu-west-1:123456789012:",
-        "blocker     authorizer arn:aws:lambda:eu-west-1:123456789012:",
+        "blocker     ExistingEventsStreamArn arn:aws:dynamodb:eu-west-1:123456789012:",
+        "blocker     SessionAuthorizerFunctionArn arn:aws:lambda:eu-west-1:123456789012:",
+        "blocker     ApiCertificateArn arn:aws:acm:eu-west-1:123456789012:",
+        "blocker     ApiHostedZoneId Z0123456789EXAMPLE:",
+        "blocker     ApiDomainName api.example.com:",
+        "blocker     DashboardOrigin https://dashboard.example.com:",
         "blocker     alarm topic: no AlarmTopicArn with Environment=prod",
         "blocker     events table tracking-events (EVENTS_TABLE): no such table",
     ] {
@@ -555,4 +571,16 @@ fn the_shipped_prod_profile_is_refused_with_its_placeholders_named() {
             "{expected}: {text}"
         );
     }
+    // Every blocker that names a parameter names one the profile holds a placeholder in.
+    let placeholders = found
+        .iter()
+        .filter(|line| line.contains("a samconfig.toml placeholder"))
+        .count();
+    assert_eq!(placeholders, 6, "{text}");
+    assert!(
+        text.lines().any(|line| line
+            .starts_with("ok          certificate arn:aws:acm:eu-west-1:123456789012:")
+            && line.ends_with("in the stack's region eu-west-1")),
+        "{text}"
+    );
 }

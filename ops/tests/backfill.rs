@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use tracking_status::config::TableNames;
+use tracking_status_dev::fault_proxy::{Fault, FaultProxy, VALIDATION};
 use tracking_status_dev::kit::unique_tables;
 use tracking_status_dev::load::{ensure_tables, view_items};
 
@@ -157,7 +158,15 @@ async fn the_backfill_writes_the_view_seed_would_and_prints_its_cost_first() {
             && lines[2].contains(&format!("{} ($TEST_EVENTS_TABLE)", tables.test_events)),
         "{text}"
     );
-    assert!(lines[3].contains("read units"), "{text}");
+    // Then the account the tables' ARNs carry and each ARN, before the cost and any read.
+    assert!(
+        lines[3] == "account 000000000000 (from the tables' ARNs)"
+            && lines[4].starts_with("EVENTS_TABLE")
+            && lines[4].ends_with(&format!(":000000000000:table/{}", tables.events))
+            && lines[5].starts_with("TEST_EVENTS_TABLE"),
+        "{text}"
+    );
+    assert!(lines[6].contains("read units"), "{text}");
     assert!(text.contains("90 scanned"), "{text}");
     assert!(text.contains("1 unreadable"), "{text}");
     let view = keys(&scan(&client, &tables.test_events).await);
@@ -430,7 +439,7 @@ async fn a_run_stopped_between_a_pages_writes_and_their_settling_leaves_no_stale
     let file = checkpoint(&tables);
     std::fs::write(
         &file,
-        serde_json::json!({"table": tables.events, "segments": [serde_json::Value::Null], "pending": [pending]})
+        serde_json::json!({"tables": {"events": tables.events, "view": tables.test_events}, "segments": [serde_json::Value::Null], "pending": [pending]})
             .to_string(),
     )
     .unwrap();
@@ -486,4 +495,97 @@ async fn a_run_stopped_between_a_pages_writes_and_their_settling_leaves_no_stale
     assert!(output.status.success(), "{text}");
     assert!(text.contains("says this backfill is finished"), "{text}");
     assert!(!text.contains("read units"), "{text}");
+}
+
+/// A checkpoint is of one events table and one view: another view's (same events table) is
+/// refused before anything is written; and a pending entry that does not parse is refused,
+/// not dropped, with the view left as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_of_another_view_or_with_a_damaged_pending_entry_is_refused() {
+    let (client, tables) = fresh_tables().await;
+    let file = checkpoint(&tables);
+    let write = |view: &str, pending: serde_json::Value| {
+        std::fs::write(
+            &file,
+            serde_json::json!({"tables": {"events": tables.events, "view": view},
+                "segments": [serde_json::Value::Null], "pending": [pending]})
+            .to_string(),
+        )
+        .unwrap();
+    };
+    let run = || {
+        let output = backfill(&tables, &["--segments", "1", "--checkpoint", &file])
+            .output()
+            .unwrap();
+        (output.status.code(), stderr(&output))
+    };
+
+    write("another-view", serde_json::json!([]));
+    let (code, text) = run();
+    assert_ne!(code, Some(0), "{text}");
+    assert!(
+        text.contains("is the checkpoint of another run") && text.contains("view \"another-view\""),
+        "{text}"
+    );
+
+    write(&tables.test_events, serde_json::json!([{"id": {"N": "2"}}]));
+    let (code, text) = run();
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("the checkpoint is damaged"), "{text}");
+    assert!(
+        scan(&client, &tables.test_events).await.is_empty(),
+        "{text}"
+    );
+    std::fs::remove_file(&file).unwrap();
+}
+
+/// The real run's order: a page's entries are in the checkpoint as pending before they are
+/// written. The fault proxy fails every BatchWriteItem (the view's puts), so the run stops
+/// at its first write: the checkpoint it leaves must already list that page's entries,
+/// while the view holds none; the run resumed without the fault settles and finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_checkpoint_lists_a_pages_entries_before_the_run_writes_them() {
+    let (client, tables) = fresh_tables().await;
+    let proxy = FaultProxy::start(&tracking_status_dev::kit::dynamodb_local_endpoint()).await;
+    proxy.set(Fault::ErrorOn {
+        operation: "BatchWriteItem",
+        status: 400,
+        error_type: VALIDATION,
+    });
+    let file = checkpoint(&tables);
+    let _ = std::fs::remove_file(&file);
+    let mut command = backfill(&tables, &["--segments", "1", "--checkpoint", &file]);
+    command.env("AWS_ENDPOINT_URL_DYNAMODB", proxy.endpoint());
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("BatchWriteItem"), "{text}");
+    assert!(
+        scan(&client, &tables.test_events).await.is_empty(),
+        "{text}"
+    );
+
+    let saved = std::fs::read_to_string(&file)
+        .unwrap_or_else(|error| panic!("no checkpoint before the first write ({error}): {text}"));
+    let saved: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    let pending: BTreeSet<String> = saved["pending"][0]
+        .as_array()
+        .unwrap_or_else(|| panic!("no pending list: {saved}"))
+        .iter()
+        .map(|p| p["id"]["N"].as_str().unwrap().to_string())
+        .collect();
+    let expected = expected_view(&client, &tables).await;
+    assert_eq!(pending.len(), expected.len(), "{saved}");
+    assert!(!pending.is_empty());
+
+    proxy.set(Fault::None);
+    let output = backfill(&tables, &["--segments", "1", "--checkpoint", &file])
+        .output()
+        .unwrap();
+    let text = stderr(&output);
+    assert!(output.status.success(), "{text}");
+    assert_eq!(keys(&scan(&client, &tables.test_events).await), expected);
+    std::fs::remove_file(&file).unwrap();
 }

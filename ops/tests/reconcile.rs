@@ -21,8 +21,8 @@ use tracking_status_dev::kit::unique_tables;
 use tracking_status_dev::load::{ensure_tables, view_items};
 
 use common::{client, tracking_ops};
-use tracking_ops::backfill::Tables;
-use tracking_ops::reconcile::{Counts, Fix, decide_held, settle};
+use tracking_ops::Tables;
+use tracking_ops::reconcile::{Counts, Fix, ROUNDS, decide_held, settle};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -196,6 +196,45 @@ async fn a_drifted_view_is_reported_by_a_dry_run_repaired_and_then_clean() {
     assert!(report.contains(": 0 drifted"), "{report}");
 }
 
+/// A view whose every entry would be deleted (its events are not in the events table given:
+/// what another `id (N)` table looks like) is refused without --force, the tables' account
+/// printed; with --force it is emptied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_would_delete_most_of_the_view_is_refused_unless_forced() {
+    let client = client().await;
+    let tables = unique_tables();
+    ensure_tables(&client, &tables).await.unwrap();
+    let items: Vec<Item> = (1..=60).map(event).collect();
+    let entries = view_items(&items).unwrap();
+    let count = entries.len();
+    assert!(count > 20, "{count}");
+    write_all(&client, &tables.test_events, entries).await;
+    let before = by_key(scan(&client, &tables.test_events).await);
+
+    let output = reconcile(&tables, &[]);
+    let report = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains(&format!(
+            "refused, nothing changed: {count} of the {count} entries"
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains("account 000000000000 (from the tables' ARNs)"),
+        "{report}"
+    );
+    assert_eq!(by_key(scan(&client, &tables.test_events).await), before);
+
+    let output = reconcile(&tables, &["--force"]);
+    let report = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    assert!(
+        scan(&client, &tables.test_events).await.is_empty(),
+        "{report}"
+    );
+}
+
 fn tables_of(tables: &TableNames) -> Tables {
     Tables {
         events: tables.events.clone(),
@@ -231,9 +270,10 @@ async fn the_withdraw_puts_a_changed_timestamp_whole_and_puts_back_an_event_flip
         .unwrap();
     assert_eq!(fixes.len(), 1);
     assert!(matches!(fixes[0].1, Fix::Stale { .. }), "{fixes:?}");
-    settle(&client, &tables_of(&tables), fixes, &counts)
+    let settled = settle(&client, &tables_of(&tables), fixes, &counts, ROUNDS)
         .await
         .unwrap();
+    assert!(settled.open.is_empty(), "{settled:?}");
     assert_eq!(
         by_key(scan(&client, &tables.test_events).await),
         expected(&client, &tables).await
@@ -254,10 +294,30 @@ async fn the_withdraw_puts_a_changed_timestamp_whole_and_puts_back_an_event_flip
     // ...then flips back to test before the delete lands (the indexer puts its entry again).
     write_all(&client, &tables.events, vec![event(6)]).await;
     write_all(&client, &tables.test_events, vec![entry]).await;
-    let (deleted, put, rounds, _) = settle(&client, &tables_of(&tables), fixes, &counts)
+    // With one round only, the entry put back is still to be re-put: it is returned open,
+    // not dropped.
+    let one_round = settle(&client, &tables_of(&tables), fixes.clone(), &counts, 1)
         .await
         .unwrap();
-    assert_eq!((deleted, put, rounds), (1, 1, 2));
+    assert_eq!(one_round.rounds, 1);
+    assert_eq!(one_round.open.len(), 1, "{one_round:?}");
+    assert!(
+        matches!(one_round.open[0].1, Fix::Missing { .. }),
+        "{one_round:?}"
+    );
+    write_all(&client, &tables.test_events, vec![view_of(6)]).await;
+    let settled = settle(&client, &tables_of(&tables), fixes, &counts, ROUNDS)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            settled.deleted,
+            settled.put,
+            settled.rounds,
+            settled.open.len()
+        ),
+        (1, 1, 2, 0)
+    );
     assert_eq!(
         by_key(scan(&client, &tables.test_events).await),
         expected(&client, &tables).await,

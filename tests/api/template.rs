@@ -340,20 +340,38 @@ fn the_deployed_build_leaves_the_panic_probe_out() {
 /// `sam build` builds each function with `cargo lambda build --bin …` at the root, which
 /// compiles the workspace's default members together and unifies their dependencies' features
 /// into the binary it ships. The operator command enables aws-config's default features (SSO,
-/// credential_process): it is a member, built with `-p tracking-ops`, and never a default one.
+/// credential_process): it must not reach that build. Checked on the resolved graph (`cargo
+/// tree` of the default members, without dev-dependencies: what such a build compiles), so a
+/// default member that pulls those features in any way fails, not only `ops` listed there.
 #[test]
 fn the_operator_command_is_no_default_member_so_the_functions_builds_leave_its_features_out() {
-    let manifest = read_toml("Cargo.toml");
-    let list = |key: &str| -> Vec<String> {
-        manifest["workspace"][key]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|member| member.as_str().unwrap().to_string())
-            .collect()
-    };
-    assert!(list("members").contains(&"ops".to_string()));
-    assert!(!list("default-members").contains(&"ops".to_string()));
+    let output = std::process::Command::new(env!("CARGO"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "tree",
+            "--offline",
+            "--locked",
+            "-e",
+            "normal,build,features",
+            "-i",
+            "aws-config",
+            "--prefix",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    let tree = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && tree.contains("aws-config v"),
+        "{tree}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for feature in ["sso", "credentials-process"] {
+        assert!(
+            !tree.contains(&format!("aws-config feature \"{feature}\"")),
+            "the default members' build enables aws-config's {feature}:\n{tree}"
+        );
+    }
 }
 
 /// A parameter's `AllowedPattern` as CloudFormation applies it: Java regex syntax, matched against
@@ -779,7 +797,9 @@ fn deployed_and_local_cors_allow_the_same_headers() {
 
 /// A failed first create leaves no table behind: every table is deleted when the stack
 /// operation that created it rolls back, and retained otherwise (a stack delete, a
-/// replacement); the docs say so in those words.
+/// replacement). No table is deletion-protected: DynamoDB refuses DeleteTable on a protected
+/// table, the rollback's included, which would leave it behind (DELETE_FAILED). The docs
+/// record the decision.
 #[test]
 fn a_failed_first_create_deletes_the_tables_it_made_and_later_ones_are_retained() {
     let template = template();
@@ -793,6 +813,17 @@ fn a_failed_first_create_deletes_the_tables_it_made_and_later_ones_are_retained(
     for (name, table) in tables {
         assert_eq!(table["DeletionPolicy"], "RetainExceptOnCreate", "{name}");
         assert_eq!(table["UpdateReplacePolicy"], "Retain", "{name}");
+        let protection = &table["Properties"]["DeletionProtectionEnabled"];
+        assert!(
+            protection.is_null() || *protection == false,
+            "{name}: DeletionProtectionEnabled {protection:?} would make the rollback of a failed \
+             first create fail to delete it"
+        );
+        assert_eq!(
+            table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+            true,
+            "{name}"
+        );
     }
     let docs =
         std::fs::read_to_string(format!("{}/docs/operations.md", env!("CARGO_MANIFEST_DIR")))
