@@ -57,6 +57,10 @@ finish() {
   fi
 }
 trap 'rc=$?; finish $rc; exit $rc' EXIT
+# A run ended by a signal fails: without these, the EXIT trap sees the last command's status, 0,
+# and a killed run said "every step passed" (seen once, killed by pkill during step 4).
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 ensure_dynamodb_local
 ensure_ci_tools
