@@ -18,7 +18,7 @@ use tracking_status_dev::fault_proxy::{Fault, FaultProxy, VALIDATION};
 use tracking_status_dev::kit::unique_tables;
 use tracking_status_dev::load::{ensure_tables, view_items};
 
-use common::{Indexer, client, tracking_ops};
+use common::{Indexer, client, scan, tracking_ops};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -60,26 +60,6 @@ async fn put_events(client: &Client, tables: &TableNames, events: &[Item]) {
             .send()
             .await
             .unwrap();
-    }
-}
-
-async fn scan(client: &Client, table: &str) -> Vec<Item> {
-    let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        let page = client
-            .scan()
-            .table_name(table)
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .unwrap();
-        items.extend(page.items.unwrap_or_default());
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return items;
-        }
     }
 }
 

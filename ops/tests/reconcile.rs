@@ -20,7 +20,7 @@ use tracking_status::config::TableNames;
 use tracking_status_dev::kit::unique_tables;
 use tracking_status_dev::load::{ensure_tables, view_items};
 
-use common::{client, tracking_ops};
+use common::{client, scan, tracking_ops};
 use tracking_ops::Tables;
 use tracking_ops::reconcile::{Counts, Fix, ROUNDS, decide_held, settle};
 
@@ -68,26 +68,6 @@ async fn write_all(client: &Client, table: &str, items: Vec<Item>) {
                 .unprocessed_items
                 .and_then(|mut u| u.remove(table))
                 .unwrap_or_default();
-        }
-    }
-}
-
-async fn scan(client: &Client, table: &str) -> Vec<Item> {
-    let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        let page = client
-            .scan()
-            .table_name(table)
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .unwrap();
-        items.extend(page.items.unwrap_or_default());
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return items;
         }
     }
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use aws_lambda_events::event::dynamodb::Event;
 use aws_sdk_dynamodb::Client;
 use serde_json::json;
+use test_event_indexer::view::Item;
 use test_event_indexer::{DynamoView, index_batch};
 use tracking_status::config::TableNames;
 use tracking_status_dev::kit::{client_config, dynamodb_local_endpoint, sdk_config, table_env};
@@ -19,6 +20,27 @@ use tracking_status_dev::stream_poller::{POLL_INTERVAL, StreamReader};
 
 pub async fn client() -> Client {
     Client::from_conf(client_config(&dynamodb_local_endpoint()).await.build())
+}
+
+/// Every item of TABLE, read consistently, page by page.
+pub async fn scan(client: &Client, table: &str) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        items.extend(page.items.unwrap_or_default());
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return items;
+        }
+    }
 }
 
 /// `tracking-ops` with credentials and a region DynamoDB Local accepts, and the tables' variables.
