@@ -99,7 +99,7 @@ ensure_docker() {
   # --userland-proxy=false: a published port is forwarded by the kernel, so a connection to it is
   # refused until the container listens. With the proxy, it is accepted at once, and SAM, which
   # takes an accepted connection as its emulator being up, posts too early to an emulator that
-  # starts slowly (under qemu: "No response from invoke container", seen here on 5 of 23 invokes).
+  # starts slowly (under qemu: "No response from invoke container", seen here).
   setsid dockerd --userland-proxy=false >"$DOCKERD_LOG" 2>&1 </dev/null &
   DOCKERD_STARTED_PID=$!
   echo "$DOCKERD_STARTED_PID" >"$LOCAL/dockerd.pid"
